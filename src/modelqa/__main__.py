@@ -1,0 +1,3 @@
+from modelqa.cli.main import run
+
+run()
