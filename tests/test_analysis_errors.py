@@ -37,8 +37,15 @@ def test_error_rows_none_wrong_and_missing_column():
     frame = _predictions()
     frame["correct"] = True
     assert error_rows(frame).empty
-    with pytest.raises(DataError, match="'confidence'"):
-        error_rows(frame.drop(columns="confidence"))
+    with pytest.raises(DataError, match="'correct'"):
+        error_rows(frame.drop(columns="correct"))
+
+
+def test_error_rows_without_confidence_keep_input_order():
+    frame = _predictions().drop(columns="confidence")
+    errors = error_rows(frame)
+    assert errors.index.tolist() == [1, 2, 3, 5]
+    assert not errors["correct"].any()
 
 
 def test_confused_pairs_hand_computed():

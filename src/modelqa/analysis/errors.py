@@ -18,11 +18,13 @@ def error_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     """The rows with ``correct == False``, most confident first (stable on ties).
 
     All columns are kept, and so is the frame's index (it points back to the input rows).
+    Predictions without probabilities have no ``confidence``: their errors keep input order.
     """
-    missing = [c for c in ("correct", "confidence") if c not in predictions.columns]
-    if missing:
-        raise DataError(f"the predictions table has no column {', '.join(map(repr, missing))}")
+    if "correct" not in predictions.columns:
+        raise DataError("the predictions table has no column 'correct'")
     wrong = predictions[predictions["correct"].eq(False)]
+    if "confidence" not in predictions.columns:
+        return wrong
     return wrong.sort_values("confidence", ascending=False, kind="stable")
 
 

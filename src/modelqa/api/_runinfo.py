@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -19,9 +18,8 @@ def versions() -> dict[str, str]:
 
 
 def command_line(command: str | None) -> str:
-    if command:
-        return command
-    return "modelqa " + " ".join(sys.argv[1:]) if sys.argv and "modelqa" in sys.argv[0] else "python API"
+    """The command that produced a run: the CLI passes what was typed; API calls say so."""
+    return command or "python API"
 
 
 def now_iso() -> str:

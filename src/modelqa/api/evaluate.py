@@ -39,6 +39,9 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     if predictions is not None:
         if data is not None:
             raise UsageError("--data is for --model; a --predictions file already holds the labels")
+        if labels is not None or label_map is not None:
+            raise UsageError("--labels / --label-map name a model's outputs; a --predictions file names its "
+                             "classes in its prob_<label> columns or its label columns")
         ev_in = _from_predictions_file(predictions, label_col=label_col, pred_col=pred_col, id_col=id_col,
                                        text_col=text_col, scores=scores, normalize_probs=normalize_probs,
                                        encoding=encoding, sheet=sheet)
@@ -133,6 +136,9 @@ def _from_predictions_file(path, *, label_col, pred_col, id_col, text_col, score
         probs = sc.probs
         n_norm = sc.n_normalized
     else:
+        if scores != "probs" or normalize_probs:
+            raise UsageError(f"{path}: --scores logits and --normalize-probs apply to prob_<label> columns, "
+                             "and this file has none")
         if pred_col not in df.columns:
             raise DataError(f"{path}: no column {pred_col!r} with predicted labels and no prob_<label> columns; "
                             f"the columns are: {', '.join(map(str, df.columns))}",

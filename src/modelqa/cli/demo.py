@@ -24,5 +24,5 @@ def demo_cmd(
     from modelqa.report.console import make_progress
 
     progress = make_progress(quiet)
-    result = run_demo(out, progress=progress)
+    result = run_demo(out, progress=progress, command=o.command_line())
     print_training(result)

@@ -64,7 +64,8 @@ def evaluate_cmd(
                   id_col=id_col, pred_col=pred_col, labels=o.split_labels(labels), label_map=label_map,
                   scores=scores, normalize_probs=normalize_probs, pos_label=pos_label, on_empty=on_empty,
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
-                  device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress)
+                  device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
+                  command=o.command_line())
     if output_format == "json":
         print_json(ev.result)
         return

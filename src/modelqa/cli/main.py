@@ -42,10 +42,28 @@ def debug_enabled() -> bool:
     return os.environ.get("MODELQA_DEBUG", "").strip() not in ("", "0", "false", "no")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (tests call this; ``run`` exits with it)."""
+def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+    """(Exit, ClickException, Abort) classes of click and of typer: typer >= 0.20 vendors
+    click as ``typer._click`` and raises its own classes, which click's do not catch."""
     import click
 
+    exits, errors, aborts = [click.exceptions.Exit], [click.ClickException], [click.exceptions.Abort]
+    exits.append(typer.Exit)
+    aborts.append(getattr(typer, "Abort", click.exceptions.Abort))
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:  # older typer raises click's own exceptions
+        vendored = click.exceptions
+    errors.append(vendored.ClickException)
+    return tuple(exits), tuple(errors), tuple(aborts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this; ``run`` exits with it)."""
+    from modelqa.cli import options
+
+    click_exit, click_error, click_abort = _click_exceptions()
+    options.ARGV[:] = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         app(args=argv, prog_name="modelqa", standalone_mode=False)
         return 0
@@ -54,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _err(f"error: {exc}")
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except click_exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except click_error as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click_abort:
         _err("aborted")
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:

@@ -30,6 +30,17 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (a summary) or 'json' (metrics.json).")]
 
 
+# The arguments of the running command, set by cli.main.main(); recorded in run.json.
+ARGV: list[str] = []
+
+
+def command_line() -> str:
+    """The command as typed, e.g. ``modelqa evaluate --model m --data d.csv``."""
+    import shlex
+
+    return "modelqa " + shlex.join(ARGV)
+
+
 def split_labels(labels: str | None) -> list[str] | None:
     return [x.strip() for x in labels.split(",")] if labels else None
 

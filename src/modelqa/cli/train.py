@@ -68,7 +68,7 @@ def train_text_cmd(
                         max_length=max_length if max_length == "auto" else int(max_length),
                         warmup_ratio=warmup_ratio, weight_decay=weight_decay, monitor=monitor, patience=patience,
                         min_delta=min_delta, class_weight=None if class_weight == "none" else class_weight,
-                        seed=seed, device=device)
+                        seed=seed, device=device, command=o.command_line())
     print_training(result)
 
 
