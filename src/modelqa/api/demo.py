@@ -15,8 +15,8 @@ from modelqa.api.train import TrainResult, train_text
 from modelqa.data.demo import load_bbc_news
 from modelqa.data.split import stratified_split
 
-DEMO_TRAIN_ROWS = 500
-DEMO_VAL_ROWS = 150
+DEMO_TRAIN_ROWS = 800
+DEMO_VAL_ROWS = 200
 DEMO_EPOCHS = 3
 DEMO_SEED = 13
 

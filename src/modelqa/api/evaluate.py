@@ -13,6 +13,7 @@ from modelqa.analysis.distribution import prediction_distribution
 from modelqa.analysis.errors import confused_pairs, error_rows
 from modelqa.api._frames import predictions_frame
 from modelqa.api._inputs import load_text_table
+from modelqa.api._run import run_classifier
 from modelqa.api._runinfo import command_line, now_iso, versions
 from modelqa.api.evaluation import Evaluation
 from modelqa.errors import DataError, UsageError
@@ -89,7 +90,6 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
                 encoding, sheet, batch_size, max_length, device, allow_pickle, progress) -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
-    from modelqa.engine.predict import predict_texts
 
     t0 = time.perf_counter()
     table = load_text_table(data, text_col=text_col, label_col=label_col, id_col=id_col, encoding=encoding,
@@ -98,26 +98,13 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
                                              allow_pickle=allow_pickle)
     y_true = encode_labels(table.label_values, label2id=clf.label2id, path=table.path, column=label_col)
     t_load = time.perf_counter()
-    length = _check_max_length(max_length, clf.max_length)
-    out = predict_texts(clf.model, clf.tokenizer, table.texts, max_length=length, batch_size=batch_size,
-                        device=clf.device, progress=progress)
-    if out.n_truncated:
-        progress.log(f"{out.n_truncated} of {len(table.texts)} texts were longer than {length} tokens "
-                     "and were truncated")
+    out = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
     return {"labels": clf.labels, "y_true": y_true, "y_pred": out.probs.argmax(axis=1), "probs": out.probs,
             "texts": table.texts, "ids": table.ids, "sha256": table.sha256, "model_path": clf.path,
-            "device": clf.device, "max_length": length, "n_truncated": out.n_truncated,
+            "device": clf.device, "max_length": out.max_length, "n_truncated": out.n_truncated,
             "skipped": table.skipped_rows, "n_tokens": out.n_tokens,
             "timing": {"load_s": round(t_load - t0, 3), "predict_s": round(out.seconds, 3),
                        "rows_per_s": round(len(table.texts) / max(out.seconds, 1e-9), 1)}}
-
-
-def _check_max_length(asked: int | None, model_limit: int) -> int:
-    if asked is None:
-        return model_limit
-    if asked < 2:
-        raise UsageError(f"--max-length must be at least 2, not {asked}")
-    return int(asked)
 
 
 def _from_predictions_file(path, *, label_col, pred_col, id_col, text_col, scores, normalize_probs, encoding,

@@ -9,7 +9,7 @@ import pandas as pd
 from modelqa._types import NullProgress, Progress
 from modelqa.api._frames import predictions_frame
 from modelqa.api._inputs import load_text_table
-from modelqa.api.evaluate import _check_max_length
+from modelqa.api._run import run_classifier
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
@@ -23,7 +23,6 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``."""
     from modelqa.adapters.hf import load_hf_classifier
-    from modelqa.engine.predict import predict_texts
     from modelqa.errors import UsageError
 
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
@@ -32,16 +31,11 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     table = load_text_table(data, text_col=text_col, id_col=id_col, encoding=encoding, sheet=sheet,
                             on_empty=on_empty)
     clf = load_hf_classifier(model, device=device, labels=labels, label_map=label_map, allow_pickle=allow_pickle)
-    length = _check_max_length(max_length, clf.max_length)
-    res = predict_texts(clf.model, clf.tokenizer, table.texts, max_length=length, batch_size=batch_size,
-                        device=clf.device, progress=progress)
-    if res.n_truncated:
-        progress.log(f"{res.n_truncated} of {len(table.texts)} texts were longer than {length} tokens "
-                     "and were truncated")
+    res = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
     frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
-                        "max_length": length, "seconds": res.seconds})
+                        "max_length": res.max_length, "seconds": res.seconds})
     if out is not None:
         from modelqa.report.tables import write_table
 

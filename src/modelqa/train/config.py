@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass
 class TextTrainConfig:
-    epochs: int = 4
+    epochs: int = 3
     lr: float = 1e-4
     batch_size: int = 16
     max_length: int | str = "auto"
