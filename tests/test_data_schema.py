@@ -160,3 +160,14 @@ def test_check_same_length():
     assert check_same_length(texts=[1, 2], labels=np.zeros(2)) == 2
     with pytest.raises(DataError, match="preds.csv: lengths differ: labels has 3, predictions has 2"):
         check_same_length(path="preds.csv", labels=[1, 2, 3], predictions=[1, 2])
+
+
+def test_unknown_label_suggests_a_close_name(tmp_path):
+    from modelqa.data.schema import encode_labels
+    from modelqa.errors import DataError
+
+    values = pd.Series(["sports", "sprots", "tech"])
+    with pytest.raises(DataError) as info:
+        encode_labels(values, label2id={"sports": 0, "tech": 1}, path=tmp_path / "d.csv", column="label")
+    assert "'sprots' (1 row, first row 2)" in info.value.message
+    assert "did you mean 'sports' for 'sprots'" in str(info.value)

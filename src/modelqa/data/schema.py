@@ -204,6 +204,10 @@ def encode_labels(values: Any, *, label2id: Mapping[str, int] | None, path: str 
     known = ", ".join(repr(n) for n in names[:30]) + (f" and {len(names) - 30} more" if len(names) > 30 else "")
     id_range = f"ids {min(valid_ids)}..{max(valid_ids)}" if valid_ids else "no ids"
     hint = "labels may be the model's names or its integer ids, but not a mix of both"
+    close = {k: difflib.get_close_matches(k, names, n=1, cutoff=0.6) for k, _ in shown[:10]}
+    close = {k: m[0] for k, m in close.items() if m}
+    if close:
+        hint = "did you mean " + ", ".join(f"{m!r} for {k!r}" for k, m in close.items()) + "?"
     if as_ids:
         hint = f"integer labels are read as ids; this model has {id_range}"
     raise DataError(f"{path}: column {column!r} has {len(unknown)} label{'s' if len(unknown) > 1 else ''} "
