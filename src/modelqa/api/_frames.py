@@ -31,3 +31,23 @@ def predictions_frame(*, labels: Sequence[str], y_pred: np.ndarray, probs: np.nd
         for j, name in enumerate(labels):
             cols[f"prob_{name}"] = probs[:, j]
     return pd.DataFrame(cols)
+
+
+def regression_frame(*, y_pred: np.ndarray, y_true: np.ndarray | None = None,
+                     texts: Sequence[str] | None = None,
+                     ids: tuple[str, Sequence] | None = None) -> pd.DataFrame:
+    """Columns: the id column under its own name, ``text``, ``target`` (the true value),
+    ``prediction`` and ``residual`` (= target - prediction). Columns that need what was not
+    given (ids, text, true values) are left out."""
+    cols: dict[str, object] = {}
+    if ids is not None:
+        cols[ids[0]] = list(ids[1])
+    if texts is not None:
+        cols["text"] = list(texts)
+    pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true is not None:
+        cols["target"] = np.asarray(y_true, dtype=np.float64)
+    cols["prediction"] = pred
+    if y_true is not None:
+        cols["residual"] = np.asarray(y_true, dtype=np.float64) - pred
+    return pd.DataFrame(cols)

@@ -1,56 +1,92 @@
-"""``modelqa.evaluate``: a model folder plus labelled data, or a file of predictions,
-into metrics, tables and a report."""
+"""``modelqa.evaluate``: a model folder plus labelled data, a file of predictions, or arrays
+into metrics, tables and a report.
+
+Three ways in, one way out: ``evaluate`` reads a model + data or a predictions file into
+arrays, and ``evaluate_arrays`` turns arrays (classification or regression) into the
+``Evaluation`` and the run folder. Callers with their own arrays (the tabular models) call
+``evaluate_arrays`` directly.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from modelqa._types import NullProgress, Progress
-from modelqa.analysis.distribution import prediction_distribution
-from modelqa.analysis.errors import confused_pairs, error_rows
-from modelqa.api._frames import predictions_frame
+from modelqa.api._frames import predictions_frame, regression_frame
 from modelqa.api._inputs import load_text_table
 from modelqa.api._run import run_classifier
 from modelqa.api._runinfo import command_line, now_iso, versions
 from modelqa.api.evaluation import Evaluation
-from modelqa.errors import DataError, UsageError
-from modelqa.metrics.classification import classification_metrics
+from modelqa.errors import DataError, UsageError, format_rows
+
+TASKS = ("classification", "binary", "multiclass", "regression")
+#: errors.csv of a regression run: the rows with the largest absolute residuals.
+MAX_REGRESSION_ERRORS = 100
 
 
 def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              predictions: str | Path | None = None, text_col: str = "text", label_col: str = "label",
-             id_col: str | None = None, pred_col: str = "predicted_label", labels: list[str] | None = None,
+             id_col: str | None = None, pred_col: str | None = None, labels: list[str] | None = None,
              label_map: str | dict | None = None, scores: str = "probs", normalize_probs: bool = False,
              pos_label: str | None = None, on_empty: str = "error", encoding: str | None = None,
              sheet: str | int | None = None, batch_size: int = 64, max_length: int | None = None,
              device: str = "auto", allow_pickle: bool = False, n_resamples: int = 1000, seed: int = 0,
              out: str | Path | None = None, progress: Progress | None = None,
-             command: str | None = None, loaded_model=None) -> Evaluation:
+             command: str | None = None, loaded_model=None, task: str | None = None,
+             threshold: float | None = None, min_recall: float | None = None,
+             cost: str | Mapping | None = None) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
-    (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md)."""
+    (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
+
+    ``task``: None (classification, as the model or file says), ``"binary"``,
+    ``"multiclass"`` (checked against the classes) or ``"regression"`` (a predictions file
+    with a numeric ``label_col`` and ``pred_col``, default ``prediction``).
+    ``pred_col`` defaults to ``predicted_label`` for classification.
+    ``threshold`` (binary with probabilities): predict the positive class iff its
+    probability >= threshold. ``min_recall`` / ``cost`` tune the ``thresholds`` section
+    (defaults 0.8 and ``fp=1,fn=1``; see docs/thresholds.md).
+    """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
+    if task is not None and task not in TASKS:
+        raise UsageError(f"--task must be one of {', '.join(TASKS)}, not {task!r}")
     if (model is None and loaded_model is None) == (predictions is None):
         raise UsageError("give either --model with --data, or --predictions (not both)")
     info: dict = {"command": command_line(command), "created": now_iso(), "versions": versions(),
                   "id_column": id_col}
+    regression = task == "regression"
+    if regression:
+        _refuse_for_regression(pos_label=pos_label, threshold=threshold, min_recall=min_recall, cost=cost,
+                               scores=scores, normalize_probs=normalize_probs)
     if predictions is not None:
         if data is not None:
             raise UsageError("--data is for --model; a --predictions file already holds the labels")
         if labels is not None or label_map is not None:
             raise UsageError("--labels / --label-map name a model's outputs; a --predictions file names its "
                              "classes in its prob_<label> columns or its label columns")
-        ev_in = _from_predictions_file(predictions, label_col=label_col, pred_col=pred_col, id_col=id_col,
-                                       text_col=text_col, scores=scores, normalize_probs=normalize_probs,
-                                       encoding=encoding, sheet=sheet)
+        if regression:
+            ev_in = _regression_from_file(predictions, label_col=label_col, pred_col=pred_col or "prediction",
+                                          id_col=id_col, text_col=text_col, encoding=encoding, sheet=sheet)
+        else:
+            ev_in = _from_predictions_file(predictions, label_col=label_col,
+                                           pred_col=pred_col or "predicted_label", id_col=id_col,
+                                           text_col=text_col, scores=scores, normalize_probs=normalize_probs,
+                                           encoding=encoding, sheet=sheet)
         info.update({"model": None, "predictions_file": str(predictions), "data": str(predictions),
-                     "data_sha256": ev_in["sha256"], "normalized_rows": ev_in["n_normalized"]})
+                     "data_sha256": ev_in["sha256"], "normalized_rows": ev_in.get("n_normalized", 0)})
     else:
         if data is None:
             raise UsageError("--model needs --data (a labelled file to evaluate on)")
+        if regression:
+            raise UsageError("--task regression needs a regression model; a text classifier's outputs are "
+                             "classes", hint="evaluate a file of numeric predictions with --predictions FILE "
+                                             "--task regression --label-col y --pred-col prediction")
+        if pred_col is not None:
+            raise UsageError("--pred-col names a column of a --predictions file; with --model the model predicts")
         ev_in = _from_model(model, loaded_model, data, text_col=text_col, label_col=label_col, id_col=id_col,
                             labels=labels, label_map=label_map, on_empty=on_empty, encoding=encoding, sheet=sheet,
                             batch_size=batch_size, max_length=max_length, device=device,
@@ -59,23 +95,162 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
                      "tokens": ev_in["n_tokens"]})
-    class_names = ev_in["labels"]
-    pos = _pos_label_id(pos_label, class_names)
+    return evaluate_arrays(task=task or "classification", labels=ev_in.get("labels"), y_true=ev_in["y_true"],
+                           y_pred=ev_in["y_pred"], probs=ev_in.get("probs"), texts=ev_in["texts"],
+                           ids=ev_in["ids"], run_info=info, out=out, pos_label=pos_label, threshold=threshold,
+                           min_recall=min_recall, cost=cost, n_resamples=n_resamples, seed=seed,
+                           timing=ev_in.get("timing"), started=t0)
+
+
+def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Sequence[str] | None = None,
+                    texts: Sequence[str] | None = None, ids: tuple[str, Sequence] | None = None,
+                    run_info: Mapping | None = None, out: str | Path | None = None,
+                    pos_label: str | None = None, threshold: float | None = None,
+                    min_recall: float | None = None, cost: str | Mapping | None = None,
+                    n_resamples: int = 1000, seed: int = 0, timing: Mapping | None = None,
+                    started: float | None = None) -> Evaluation:
+    """Arrays into an ``Evaluation`` (and, with ``out``, the run folder).
+
+    Classification (``task`` "classification", "binary" or "multiclass"): ``labels`` are the
+    class names in model order, ``y_true`` class ids, and ``y_pred`` class ids and/or
+    ``probs`` ``(n, K)`` (without ``y_pred`` the prediction is the argmax, or with
+    ``threshold`` the positive class iff its probability >= threshold).
+    Regression (``task="regression"``): ``y_true`` and ``y_pred`` are numbers; ``labels``,
+    ``probs`` and the threshold options must be None.
+    ``texts`` and ``ids`` (``(column name, values)``) are copied into predictions.csv;
+    ``run_info`` becomes run.json (``timing`` and ``started``, a ``time.perf_counter()``
+    value, fill its ``timing``).
+    """
+    from modelqa.analysis.distribution import prediction_distribution
+    from modelqa.analysis.errors import confused_pairs, error_rows
+    from modelqa.metrics.classification import classification_metrics
+
+    t0 = time.perf_counter() if started is None else started
+    if task not in TASKS:
+        raise UsageError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    info = dict(run_info or {})
     t_metrics = time.perf_counter()
-    result = classification_metrics(ev_in["y_true"], ev_in["y_pred"], labels=class_names, probs=ev_in["probs"],
-                                    pos_label=pos, n_resamples=n_resamples, seed=seed)
-    frame = predictions_frame(labels=class_names, y_pred=ev_in["y_pred"], probs=ev_in["probs"],
-                              y_true=ev_in["y_true"], texts=ev_in["texts"], ids=ev_in["ids"])
-    evaluation = Evaluation(
-        result=result, predictions=frame, errors=error_rows(frame),
-        confusions=confused_pairs(ev_in["y_true"], ev_in["y_pred"], class_names),
-        distribution=prediction_distribution(ev_in["y_true"], ev_in["y_pred"], class_names),
-        run_info=info)
-    info["timing"] = {**ev_in.get("timing", {}), "metrics_s": round(time.perf_counter() - t_metrics, 3),
+    if task == "regression":
+        evaluation = _regression_evaluation(y_true, y_pred, probs=probs, labels=labels, texts=texts, ids=ids,
+                                            info=info, n_resamples=n_resamples, seed=seed,
+                                            options={"pos_label": pos_label, "threshold": threshold,
+                                                     "min_recall": min_recall, "cost": cost})
+    else:
+        if labels is None:
+            raise UsageError("classification needs labels (class names in model order)")
+        class_names = [str(x) for x in labels]
+        if task == "binary" and len(class_names) != 2:
+            raise DataError(f"--task binary, but there are {len(class_names)} classes: {', '.join(class_names)}")
+        if task == "multiclass" and len(class_names) < 3:
+            raise DataError(f"--task multiclass, but there are only {len(class_names)} classes: "
+                            f"{', '.join(class_names)}")
+        binary = len(class_names) == 2
+        pos = _pos_label_id(pos_label, class_names)
+        pos_id = 1 if pos is None else pos
+        if probs is not None:
+            probs = np.asarray(probs, dtype=np.float64)
+        if threshold is not None:
+            y_pred = _apply_threshold(threshold, probs, binary, pos_id)
+        elif y_pred is None:
+            if probs is None:
+                raise UsageError("give y_pred or probs")
+            y_pred = probs.argmax(axis=1)
+        if (min_recall is not None or cost is not None) and not (binary and probs is not None):
+            raise UsageError("--min-recall and --cost tune the binary threshold analysis; they need a binary "
+                             "task with probabilities")
+        y_true = np.asarray(y_true)
+        y_pred = np.asarray(y_pred)
+        result = classification_metrics(y_true, y_pred, labels=class_names, probs=probs, pos_label=pos,
+                                        n_resamples=n_resamples, seed=seed)
+        if binary:
+            result["positive_label"] = class_names[pos_id]
+            if threshold is not None:
+                result["threshold"] = float(threshold)
+            if probs is not None:
+                result["thresholds"] = _threshold_section(y_true, probs, pos_id, class_names, threshold,
+                                                          min_recall, cost)
+        frame = predictions_frame(labels=class_names, y_pred=y_pred, probs=probs, y_true=y_true, texts=texts,
+                                  ids=ids)
+        evaluation = Evaluation(
+            result=result, predictions=frame, errors=error_rows(frame),
+            confusions=confused_pairs(y_true, y_pred, class_names),
+            distribution=prediction_distribution(y_true, y_pred, class_names),
+            run_info=info)
+    info["timing"] = {**dict(timing or {}), "metrics_s": round(time.perf_counter() - t_metrics, 3),
                       "total_s": round(time.perf_counter() - t0, 3)}
+    evaluation.run_info = info
     if out is not None:
         evaluation.save(out)
     return evaluation
+
+
+def _refuse_for_regression(**given) -> None:
+    defaults = {"scores": "probs", "normalize_probs": False}
+    flags = {"pos_label": "--pos-label", "threshold": "--threshold", "min_recall": "--min-recall",
+             "cost": "--cost", "scores": "--scores", "normalize_probs": "--normalize-probs"}
+    bad = [flags[k] for k, v in given.items() if v is not None and v != defaults.get(k, None)]
+    if bad:
+        raise UsageError(f"{', '.join(bad)} apply to classification; this is a regression run")
+
+
+def _apply_threshold(threshold, probs, binary: bool, pos_id: int) -> np.ndarray:
+    from modelqa.metrics.thresholds import check_threshold
+
+    if not binary:
+        raise UsageError("--threshold applies to binary tasks only; this task has more than 2 classes",
+                         hint="for multiclass tasks the prediction is the most probable class")
+    if probs is None:
+        raise UsageError("--threshold needs probabilities; this run has predicted labels only",
+                         hint="give one prob_<label> column per class in the predictions file")
+    t = check_threshold(threshold)
+    return np.where(probs[:, pos_id] >= t, pos_id, 1 - pos_id)
+
+
+def _threshold_section(y_true, probs, pos_id, class_names, threshold, min_recall, cost) -> dict | None:
+    """The ``thresholds`` block of metrics.json, or None when one class is absent."""
+    from modelqa.metrics.thresholds import (
+        DEFAULT_MIN_RECALL,
+        check_min_recall,
+        parse_costs,
+        stats_at,
+        threshold_analysis,
+    )
+
+    min_recall = DEFAULT_MIN_RECALL if min_recall is None else check_min_recall(min_recall)
+    costs = parse_costs(cost)
+    is_pos = np.asarray(y_true) == pos_id
+    if is_pos.all() or not is_pos.any():
+        return None
+    section = threshold_analysis(is_pos, probs[:, pos_id], min_recall=min_recall, costs=costs,
+                                 max_points=METRICS_CURVE_POINTS)
+    section = {"positive_label": class_names[pos_id], **section}
+    if threshold is not None:
+        section["applied"] = stats_at(is_pos, probs[:, pos_id], float(threshold), costs=costs)
+    return section
+
+
+#: Points of the aggregated threshold curve kept in metrics.json (thresholds.json keeps up to 1,000).
+METRICS_CURVE_POINTS = 200
+
+
+def _regression_evaluation(y_true, y_pred, *, probs, labels, texts, ids, info, n_resamples, seed,
+                           options) -> Evaluation:
+    import pandas as pd
+
+    from modelqa.metrics.regression import regression_metrics
+
+    if y_pred is None:
+        raise UsageError("regression needs y_pred (the predicted values)")
+    if probs is not None or labels is not None:
+        raise UsageError("regression takes y_true and y_pred only (no labels or probabilities)")
+    _refuse_for_regression(**options)
+    result = regression_metrics(y_true, y_pred, n_resamples=n_resamples, seed=seed)
+    frame = regression_frame(y_true=np.asarray(y_true, dtype=np.float64),
+                             y_pred=np.asarray(y_pred, dtype=np.float64), texts=texts, ids=ids)
+    order = np.argsort(-np.abs(frame["residual"].to_numpy()), kind="stable")[:MAX_REGRESSION_ERRORS]
+    errors = frame.iloc[order]
+    return Evaluation(result=result, predictions=frame, errors=errors, confusions=pd.DataFrame(),
+                      distribution=pd.DataFrame(), run_info=info)
 
 
 def _pos_label_id(pos_label: str | None, class_names: list[str]) -> int | None:
@@ -146,3 +321,53 @@ def _from_predictions_file(path, *, label_col, pred_col, id_col, text_col, score
     ids = (id_col, df[id_col].tolist()) if id_col else None
     return {"labels": class_names, "y_true": y_true, "y_pred": np.asarray(y_pred), "probs": probs,
             "texts": texts, "ids": ids, "sha256": file_sha256(path), "n_normalized": n_norm}
+
+
+def _regression_from_file(path, *, label_col, pred_col, id_col, text_col, encoding, sheet) -> dict:
+    from modelqa.data.load import file_sha256, read_table
+    from modelqa.data.schema import require_columns
+
+    path = Path(path)
+    df = read_table(path, encoding=encoding, sheet=sheet)
+    require_columns(df, {"label": label_col, "id": id_col}, path=path)
+    if pred_col not in df.columns:
+        raise DataError(f"{path}: no column {pred_col!r} with predicted values; the columns are: "
+                        f"{', '.join(map(str, df.columns))}", hint="name it with --pred-col")
+    if pred_col == label_col:
+        raise UsageError(f"--label-col and --pred-col both name {label_col!r}")
+    y_true = numeric_column(df[label_col], path=path, column=label_col)
+    y_pred = numeric_column(df[pred_col], path=path, column=pred_col)
+    texts = None
+    if text_col in df.columns:
+        texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in df[text_col]]
+    ids = (id_col, df[id_col].tolist()) if id_col else None
+    return {"y_true": y_true, "y_pred": y_pred, "texts": texts, "ids": ids, "sha256": file_sha256(path)}
+
+
+def numeric_column(series, *, path, column: str, shown: int = 5) -> np.ndarray:
+    """A column as finite float64; DataError shows the first few bad values with their rows."""
+    import pandas as pd
+
+    values = series
+    if values.dtype == object:
+        values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        num = pd.Series(np.nan, index=values.index)
+    else:
+        num = pd.to_numeric(values, errors="coerce")
+    arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        examples = ", ".join(f"row {i + 1}: {_show(series.iloc[i])}" for i in bad[:shown])
+        raise DataError(f"{path}: column {column!r} must hold numbers for a regression run; "
+                        f"{bad.size} value(s) are not numbers ({examples}"
+                        f"{', …' if bad.size > shown else ''}); rows {format_rows(bad + 1)}",
+                        hint="regression targets and predictions must be numbers; for classes leave out "
+                             "--task regression")
+    return arr
+
+
+def _show(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "(missing)"
+    return repr(value)

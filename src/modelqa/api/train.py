@@ -17,7 +17,10 @@ from modelqa.data.load import file_sha256, read_table
 from modelqa.data.schema import encode_labels, infer_classes, require_columns
 from modelqa.data.split import stratified_split
 from modelqa.errors import DataError, UsageError
+from modelqa.train.checkpoint import EpochCheckpointer
 from modelqa.train.config import TextTrainConfig
+
+CHECKPOINT_DIR = ".checkpoint"  # <out>/.checkpoint: per-epoch checkpoints while training runs
 
 
 @dataclass
@@ -53,7 +56,9 @@ def train_text(*, data: str | Path, out: str | Path, text_col: str = "text", lab
                config: TextTrainConfig | None = None, evaluate_test: bool = True,
                progress: Progress | None = None, command: str | None = None, **options) -> TrainResult:
     """Fine-tune a text classifier. ``options`` are TextTrainConfig fields (epochs, lr, batch_size,
-    max_length, warmup_ratio, weight_decay, monitor, patience, min_delta, class_weight, seed, device)."""
+    max_length, warmup_ratio, weight_decay, monitor, patience, min_delta, class_weight, seed, device,
+    resume). Every epoch is checkpointed into ``<out>/.checkpoint``; ``resume=True`` continues from
+    it; the folder is removed when the run completes."""
     from modelqa.api.evaluate import evaluate
     from modelqa.train.text import fit_text_classifier, save_text_classifier
 
@@ -102,11 +107,11 @@ def train_text(*, data: str | Path, out: str | Path, text_col: str = "text", lab
     sizes = {"train": len(train_df), "validation": len(val_df), "test": len(test_df)}
     progress.log(f"{len(classes)} classes; {split_rule}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
 
+    out = Path(out)
     fit = fit_text_classifier(base_model=str(base_model) if base_model else None,
                               train_texts=[str(t) for t in train_df[text_col]], train_y=y_train,
                               val_texts=[str(t) for t in val_df[text_col]], val_y=y_val, labels=classes,
-                              config=config, progress=progress)
-    out = Path(out)
+                              config=config, progress=progress, checkpoint_dir=out / CHECKPOINT_DIR)
     hashes = {"data": file_sha256(data)}
     if val_data is not None:
         hashes["val_data"] = file_sha256(val_data)
@@ -140,6 +145,8 @@ def train_text(*, data: str | Path, out: str | Path, text_col: str = "text", lab
                               max_length=fit.max_length, device=fit.device, meta=meta)
         result.evaluation = evaluate(loaded_model=loaded, data=test_file, text_col=text_col, label_col=label_col,
                                      out=out / "evaluation", progress=progress, command=command)
+    # the run is complete (model saved, test evaluated): the per-epoch checkpoint is not needed
+    EpochCheckpointer(out / CHECKPOINT_DIR).clear()
     result.seconds = time.perf_counter() - t0
     return result
 

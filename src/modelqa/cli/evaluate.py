@@ -26,8 +26,20 @@ def evaluate_cmd(
     text_col: o.TextCol = "text",
     label_col: o.LabelCol = "label",
     id_col: o.IdCol = None,
-    pred_col: Annotated[str, typer.Option("--pred-col", help="Predicted-label column of a --predictions file.")]
-    = "predicted_label",
+    pred_col: Annotated[str | None, typer.Option(
+        "--pred-col", help="Prediction column of a --predictions file (default: predicted_label; "
+                           "prediction with --task regression).")] = None,
+    task: Annotated[str | None, typer.Option(
+        "--task", help="classification (default), binary, multiclass or regression (a --predictions file "
+                       "with numeric --label-col and --pred-col).")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", help="Binary runs with probabilities: predict the positive class iff its "
+                            "probability >= this.")] = None,
+    min_recall: Annotated[float | None, typer.Option(
+        "--min-recall", help="Binary: recall the 'min_recall' threshold must reach (default 0.8).")] = None,
+    cost: Annotated[str | None, typer.Option(
+        "--cost", help="Binary: cost matrix for the 'min_cost' threshold, e.g. fp=1,fn=5 (default fp=1,fn=1).")]
+    = None,
     scores: Annotated[str, typer.Option("--scores", help="What the prob_<label> columns hold: 'probs' or "
                                         "'logits' (softmax is applied).")] = "probs",
     normalize_probs: Annotated[bool, typer.Option("--normalize-probs", help="Rescale prob_ rows that do not "
@@ -51,7 +63,8 @@ def evaluate_cmd(
     """Evaluate a model on labelled data, or a file of predictions.
 
     Writes predictions.csv, metrics.json, errors.csv, confusions.csv, distribution.csv,
-    run.json and report.html into --out, and prints a summary.
+    run.json and report.html into --out, and prints a summary. A regression run writes no
+    confusions.csv or distribution.csv; its errors.csv holds the largest residuals.
     """
     from modelqa.api.evaluate import evaluate
     from modelqa.report.console import make_progress, print_json, print_summary
@@ -65,7 +78,7 @@ def evaluate_cmd(
                   scores=scores, normalize_probs=normalize_probs, pos_label=pos_label, on_empty=on_empty,
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
-                  command=o.command_line())
+                  command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost)
     if output_format == "json":
         print_json(ev.result)
         return

@@ -12,24 +12,33 @@ from modelqa.errors import ModelQAError
 
 app = typer.Typer(
     name="modelqa",
-    help="Train, evaluate and explain text classifiers: metrics checked against scikit-learn, "
-         "error cases, and a self-contained HTML report.",
+    help="Train, evaluate and explain classifiers and regressors (text and tables): metrics checked "
+         "against scikit-learn, error cases, thresholds, learning curves and a self-contained HTML report.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-train_app = typer.Typer(help="Fine-tune a model (text: a BERT-style sequence classifier).", no_args_is_help=True)
+train_app = typer.Typer(help="Fine-tune a model: text (a BERT-style sequence classifier) or tabular (an MLP).",
+                        no_args_is_help=True)
 app.add_typer(train_app, name="train")
+sweep_app = typer.Typer(help="Hyper-parameter sweeps: one training run per configuration, ranked.",
+                        no_args_is_help=True)
+app.add_typer(sweep_app, name="sweep")
 
 
 def _register() -> None:
-    from modelqa.cli import demo, evaluate, predict, train
+    from modelqa.cli import curves, demo, evaluate, predict, profile, sweep, thresholds, train, train_tabular
 
     app.command("evaluate")(evaluate.evaluate_cmd)
     app.command("predict")(predict.predict_cmd)
+    app.command("thresholds")(thresholds.thresholds_cmd)
+    app.command("curves")(curves.curves_cmd)
+    app.command("profile")(profile.profile_cmd)
     app.command("demo")(demo.demo_cmd)
     train_app.command("text")(train.train_text_cmd)
+    train_app.command("tabular")(train_tabular.train_tabular_cmd)
+    sweep_app.command("text")(sweep.sweep_text_cmd)
 
 
 _register()

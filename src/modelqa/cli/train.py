@@ -46,6 +46,9 @@ def train_text_cmd(
     device: o.Device = "auto",
     encoding: o.Encoding = None,
     sheet: o.Sheet = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from --out/.checkpoint "
+                                         "(same data and options; the history equals an uninterrupted run's).")]
+    = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Fine-tune a text classifier, keep the best epoch, and evaluate the test split.
@@ -68,17 +71,20 @@ def train_text_cmd(
                         max_length=max_length if max_length == "auto" else int(max_length),
                         warmup_ratio=warmup_ratio, weight_decay=weight_decay, monitor=monitor, patience=patience,
                         min_delta=min_delta, class_weight=None if class_weight == "none" else class_weight,
-                        seed=seed, device=device, command=o.command_line())
+                        seed=seed, device=device, resume=resume, command=o.command_line())
     print_training(result)
 
 
 def print_training(result) -> None:
+    from modelqa.analysis.curves import diagnose_records
     from modelqa.report.console import print_summary
     from modelqa.report.training import print_training_summary
 
+    diagnosis = diagnose_records(result.history).messages(exclude=("best_epoch",)) if result.history else []
     print_training_summary(model_dir=str(result.model_dir), labels=result.labels, split_sizes=result.split_sizes,
                            cleaning=result.cleaning, length_stats=result.length_stats, history=result.history,
-                           best_epoch=result.best_epoch, notes=result.notes, seconds=result.seconds)
+                           best_epoch=result.best_epoch, notes=result.notes, seconds=result.seconds,
+                           diagnosis=diagnosis)
     ev = result.evaluation
     if ev is not None:
         print_summary(ev.result, distribution=ev.distribution, paths={k: str(v) for k, v in ev.paths.items()})

@@ -52,8 +52,51 @@ def _listing(items: list[str]) -> str:
     return shown
 
 
+def regression_summary_lines(result: Mapping) -> list[tuple[str, str]]:
+    """(name, sentence) pairs of a regression run's summary."""
+    metrics = result.get("metrics") or {}
+    baselines = result.get("baselines") or {}
+    intervals = result.get("confidence_intervals") or {}
+    level = fmt.pct(intervals.get("level"), 0) if intervals.get("level") is not None else "95%"
+
+    def with_ci(key: str) -> str:
+        ci = fmt.interval(intervals.get(key))
+        return fmt.num(metrics.get(key)) + (f"  ({level} interval {ci})" if ci else "")
+
+    return [
+        ("Rows", f"{fmt.count(result.get('n_samples'))} (regression)"),
+        ("R²", with_ci("r2")),
+        ("RMSE", with_ci("rmse")),
+        ("MAE", with_ci("mae")),
+        ("Baseline", f"always predicting the mean ({fmt.num(baselines.get('mean_value'))}): "
+                     f"RMSE {fmt.num(baselines.get('mean_predictor_rmse'))}, "
+                     f"MAE {fmt.num(baselines.get('mean_predictor_mae'))}"),
+        ("Residuals", f"mean {fmt.num(metrics.get('residual_mean'))} (target − prediction), "
+                      f"std {fmt.num(metrics.get('residual_std'))}, "
+                      f"largest |error| {fmt.num(metrics.get('max_error'))}"),
+    ]
+
+
+def threshold_summary_line(result: Mapping) -> tuple[str, str] | None:
+    section = result.get("thresholds")
+    if not section:
+        return None
+    chosen = section.get("chosen") or {}
+    parts = []
+    for key, name in (("best_f1", "best F1"), ("youden_j", "Youden's J"), ("min_recall", "recall ≥ "),
+                      ("min_cost", "lowest cost")):
+        row = chosen.get(key)
+        if row:
+            label = name + (fmt.num(section.get("min_recall"), 2) if key == "min_recall" else "")
+            parts.append(f"{label} at {fmt.num(row.get('threshold'), 3)}")
+    applied = "" if result.get("threshold") is None else f"applied {result['threshold']:g}; "
+    return ("Thresholds", applied + ", ".join(parts) + " (modelqa thresholds RUN_DIR for more)")
+
+
 def summary_lines(result: Mapping, distribution: pd.DataFrame | None) -> list[tuple[str, str]]:
     """(name, sentence) pairs of the summary, without styling."""
+    if result.get("task") == "regression":
+        return regression_summary_lines(result)
     metrics = result.get("metrics") or {}
     baselines = result.get("baselines") or {}
     intervals = result.get("confidence_intervals") or {}
@@ -87,6 +130,9 @@ def summary_lines(result: Mapping, distribution: pd.DataFrame | None) -> list[tu
         lines.append(("Over-predicted", _listing(over)))
     if under:
         lines.append(("Under-predicted", _listing(under)))
+    threshold_line = threshold_summary_line(result)
+    if threshold_line:
+        lines.append(threshold_line)
     return lines
 
 
@@ -118,6 +164,54 @@ def print_summary(
             files.add_row(Text(str(name)), Text(str(path)))
         console.print(Text("Files", style="bold underline"))
         console.print(files)
+
+
+def print_thresholds(doc: Mapping, *, console: Console | None = None, path: str | None = None) -> None:
+    """The ``modelqa thresholds`` table: a 0.1 grid plus the chosen thresholds, marked."""
+    console = console or Console()
+    section = doc.get("thresholds") or doc
+    grid = section.get("grid") or {}
+    rows: list[tuple[float, str, dict]] = []
+    thresholds = grid.get("threshold") or []
+    for i, t in enumerate(thresholds):
+        if i % 10 == 0:
+            rows.append((float(t), "", {k: (v[i] if isinstance(v, list) else None) for k, v in grid.items()}))
+    chosen = dict(section.get("chosen") or {})
+    if section.get("applied"):
+        chosen["applied"] = section["applied"]
+    names = {"best_f1": "best F1", "youden_j": "Youden's J",
+             "min_recall": f"recall ≥ {fmt.num(section.get('min_recall'), 2)}, best precision",
+             "min_cost": "lowest cost", "applied": "applied"}
+    for key, row in chosen.items():
+        if row:
+            rows.append((float(row["threshold"]), names.get(key, key), row))
+    rows.sort(key=lambda r: (r[0], r[1] == ""))
+    costs = section.get("costs") or {}
+    table = Table(title=None, show_lines=False)
+    for col in ("threshold", "chosen", "precision", "recall", "F1", "specificity", "pred. positive",
+                "cost/row"):
+        table.add_column(col, justify="left" if col == "chosen" else "right", no_wrap=col != "chosen")
+    for t, name, row in rows:
+        style = "bold" if name else None
+        table.add_row(Text(f"{t:.4f}" if name else f"{t:.2f}"), Text(name), Text(fmt.num(row.get("precision"))),
+                      Text(fmt.num(row.get("recall"))), Text(fmt.num(row.get("f1"))),
+                      Text(fmt.num(row.get("specificity"))), Text(fmt.pct(row.get("predicted_positive_rate"))),
+                      Text(fmt.num(row.get("cost"))), style=style)
+    pos = section.get("positive_label")
+    head = (f"Positive class “{pos}”: " if pos else "") + (
+        f"{fmt.count(section.get('n_positive'))} of {fmt.count(section.get('n_samples'))} rows; "
+        f"predicted positive when p ≥ threshold; cost "
+        + ", ".join(f"{k}={v:g}" for k, v in costs.items()))
+    console.print(Text("Decision thresholds", style="bold underline"))
+    console.print(Text(head))
+    console.print(table)
+    min_cost = chosen.get("min_cost") or {}
+    neg = min_cost.get("cost_all_negative")
+    if neg is not None and min_cost.get("cost") is not None and neg < min_cost["cost"]:
+        console.print(Text(f"Note: predicting no row positive costs {fmt.num(neg)} per row, less than any "
+                           "threshold."))
+    if path:
+        console.print(Text(f"Wrote {path}"))
 
 
 def _plain(value):

@@ -325,6 +325,129 @@ def _figures(result: Mapping, predictions: pd.DataFrame, distribution: pd.DataFr
     return out
 
 
+REGRESSION_NAMES = {
+    "mse": ("Mean squared error (MSE)", False),
+    "rmse": ("Root mean squared error (RMSE)", False),
+    "mae": ("Mean absolute error (MAE)", False),
+    "mape": ("Mean absolute percentage error (MAPE, fraction)", False),
+    "median_absolute_error": ("Median absolute error", False),
+    "r2": ("R² (coefficient of determination)", True),
+    "explained_variance": ("Explained variance", True),
+    "residual_mean": ("Residual mean (target − prediction; 0 is unbiased)", None),
+    "residual_std": ("Residual standard deviation", False),
+    "max_error": ("Largest absolute error", False),
+}
+
+
+def _regression_headline(result: Mapping) -> dict:
+    metrics = result.get("metrics") or {}
+    baselines = result.get("baselines") or {}
+    intervals = result.get("confidence_intervals") or {}
+    rmse, base_rmse = metrics.get("rmse"), baselines.get("mean_predictor_rmse")
+    verdict, kind = "", ""
+    if not fmt.is_missing(rmse) and not fmt.is_missing(base_rmse) and float(base_rmse) > 0:
+        gain = (1 - float(rmse) / float(base_rmse)) * 100
+        if gain > 0:
+            verdict = f"RMSE is {gain:.1f}% lower than always predicting the mean ({fmt.num(base_rmse)})."
+            kind = "good" if gain >= 10 else "warn"
+        else:
+            verdict = f"Not better than always predicting the mean (RMSE {fmt.num(base_rmse)})."
+            kind = "bad"
+    return {
+        "r2": fmt.num(metrics.get("r2")), "r2_ci": fmt.interval(intervals.get("r2")),
+        "rmse": fmt.num(metrics.get("rmse")), "rmse_ci": fmt.interval(intervals.get("rmse")),
+        "mae": fmt.num(metrics.get("mae")), "mae_ci": fmt.interval(intervals.get("mae")),
+        "base_rmse": fmt.num(base_rmse), "base_mae": fmt.num(baselines.get("mean_predictor_mae")),
+        "mean_value": fmt.num(baselines.get("mean_value")),
+        "ci_level": fmt.pct(intervals.get("level"), 0) if intervals.get("level") is not None else "",
+        "ci_resamples": fmt.count(intervals.get("n_resamples")) if intervals.get("n_resamples") else "",
+        "residual_mean": fmt.num(metrics.get("residual_mean")),
+        "residual_std": fmt.num(metrics.get("residual_std")),
+        "max_error": fmt.num(metrics.get("max_error")),
+        "median_ae": fmt.num(metrics.get("median_absolute_error")),
+        "verdict": verdict, "verdict_kind": kind,
+    }
+
+
+def _regression_metrics(result: Mapping) -> list[dict]:
+    rows = []
+    for key, value in (result.get("metrics") or {}).items():
+        name, higher = REGRESSION_NAMES.get(str(key), (fmt.metric_name(str(key)), None))
+        direction = "closer to 0 is better" if higher is None else ("higher is better" if higher else
+                                                                    "lower is better")
+        rows.append({"name": name, "key": str(key), "value": fmt.num(value, 4), "direction": direction})
+    return rows
+
+
+def _largest_errors(errors: pd.DataFrame, run_info: Mapping, cap: int) -> dict:
+    id_column = find_id_column(errors, run_info)
+    has_text = "text" in errors.columns
+    rows = []
+    for rank, (_, row) in enumerate(errors.head(max(cap, 0)).iterrows(), start=1):
+        rows.append({
+            "rank": rank,
+            "id": "" if id_column is None else _shorten(row.get(id_column), 60),
+            "text": _shorten(row.get("text")) if has_text else "",
+            "target": fmt.num(row.get("target"), 4),
+            "prediction": fmt.num(row.get("prediction"), 4),
+            "residual": fmt.num(row.get("residual"), 4).replace("-", "−"),
+        })
+    return {"rows": rows, "id_column": None if id_column is None else str(id_column), "has_text": has_text,
+            "shown": len(rows), "total": len(errors), "cap": cap, "text_limit": MAX_TEXT_CHARS}
+
+
+THRESHOLD_RULES = (
+    ("best_f1", "Best F1"),
+    ("youden_j", "Youden's J (max TPR − FPR)"),
+    ("min_recall", "Highest precision with recall ≥ {min_recall}"),
+    ("min_cost", "Lowest expected cost ({costs})"),
+    ("applied", "Applied (--threshold)"),
+)
+
+
+def threshold_rows(section: Mapping | None) -> list[dict]:
+    """The chosen thresholds as display rows (shared by the report and the console)."""
+    if not section:
+        return []
+    chosen = dict(section.get("chosen") or {})
+    if section.get("applied"):
+        chosen["applied"] = section["applied"]
+    costs = section.get("costs") or {}
+    rows = []
+    for key, title in THRESHOLD_RULES:
+        row = chosen.get(key)
+        if not row:
+            continue
+        rows.append({
+            "rule": title.format(min_recall=fmt.num(section.get("min_recall"), 2),
+                                 costs=", ".join(f"{k}={v:g}" for k, v in costs.items())),
+            "threshold": fmt.num(row.get("threshold"), 4),
+            "precision": fmt.num(row.get("precision")), "recall": fmt.num(row.get("recall")),
+            "f1": fmt.num(row.get("f1")), "specificity": fmt.num(row.get("specificity")),
+            "ppr": fmt.pct(row.get("predicted_positive_rate")), "cost": fmt.num(row.get("cost")),
+        })
+    return rows
+
+
+def _render_regression(result, errors, run_info, max_error_rows, script, script_hash) -> str:
+    context = {
+        "regression": True,
+        "title_subject": str(run_info.get("model") or run_info.get("data") or "evaluation"),
+        "run": _run_rows(result, run_info),
+        "command": str(run_info.get("command") or ""),
+        "rhead": _regression_headline(result),
+        "largest": _largest_errors(errors, run_info, max_error_rows),
+        "all_metrics": _regression_metrics(result),
+        "details": _details(run_info),
+        "script": Markup(script),
+        "csp": Markup(
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+            f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
+        ),
+    }
+    return _template().render(**context)
+
+
 def render_html(
     result: Mapping,
     predictions: pd.DataFrame,
@@ -336,6 +459,10 @@ def render_html(
     max_error_rows: int = 50,
 ) -> str:
     """Render the evaluation as one self-contained HTML page (see docs/report.md)."""
+    if result.get("task") == "regression":
+        script = SORT_SCRIPT
+        script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+        return _render_regression(result, errors, run_info, max_error_rows, script, script_hash)
     if "correct" in predictions.columns:
         n_errors = int((~predictions["correct"].fillna(False).astype(bool)).sum())
     else:
@@ -344,6 +471,10 @@ def render_html(
     script = SORT_SCRIPT
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     context = {
+        "regression": False,
+        "thresholds": threshold_rows(result.get("thresholds")),
+        "threshold_applied": result.get("threshold"),
+        "positive_label": str(result.get("positive_label") or ""),
         "title_subject": str(run_info.get("model") or run_info.get("data") or "evaluation"),
         "run": _run_rows(result, run_info),
         "command": str(run_info.get("command") or ""),

@@ -30,7 +30,9 @@ def history_table(history: Sequence[Mapping], best_epoch: int) -> Table:
 def print_training_summary(*, model_dir: str, labels: Sequence[str], split_sizes: Mapping[str, int],
                            cleaning: Mapping[str, int], length_stats: Mapping, history: Sequence[Mapping],
                            best_epoch: int, notes: Sequence[str], seconds: float,
-                           console: Console | None = None) -> None:
+                           console: Console | None = None, diagnosis: Sequence[str] = ()) -> None:
+    """``diagnosis``: sentences about the learning curves (analysis.curves), printed under
+    the history table."""
     console = console or Console()
     console.print(Text("Training summary", style="bold underline"))
     console.print(f"Classes ({len(labels)}): {', '.join(map(str, labels))}")
@@ -44,6 +46,10 @@ def print_training_summary(*, model_dir: str, labels: Sequence[str], split_sizes
                       "training texts truncated)")
     console.print(history_table(history, best_epoch))
     console.print(f"Best epoch: {best_epoch} (marked *), restored and saved to {model_dir}")
+    if diagnosis:
+        console.print(Text("Learning curves", style="bold"))
+        for line in diagnosis:
+            console.print(Text(f"- {line}"))
     for note in notes:
         console.print(f"Note: {note}")
     console.print(f"Took {seconds:.0f}s")

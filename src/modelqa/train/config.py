@@ -19,6 +19,14 @@ class TextTrainConfig:
     class_weight: str | None = None
     seed: int = 42
     device: str = "auto"
+    resume: bool = False  # continue from <out>/.checkpoint (see docs/training.md, "Resume")
+
+    # fields that may differ between an interrupted run and its --resume
+    NOT_FINGERPRINTED = ("device", "resume")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def fingerprint(self) -> dict:
+        """The options that shape the training history (all but device and resume)."""
+        return {k: v for k, v in asdict(self).items() if k not in self.NOT_FINGERPRINTED}

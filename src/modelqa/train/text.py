@@ -1,11 +1,19 @@
 """Fine-tune a BERT-style sequence classifier: length-bucketed shuffled batches with
 dynamic padding, AdamW with linear warm-up, validation each epoch, early stopping that
-restores the best epoch, and a save_pretrained checkpoint with modelqa.json + history.json."""
+restores the best epoch, and a save_pretrained checkpoint with modelqa.json + history.json.
+
+With a ``checkpoint_dir`` every epoch is checkpointed atomically (train/checkpoint.py) and
+``config.resume`` continues from the last complete one with the same history as an
+uninterrupted run. Test-only: the environment variable MODELQA_TEST_STEP_DELAY (seconds)
+makes every training step sleep, so that tests can kill a run in the middle of an epoch."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,9 +24,10 @@ import numpy as np
 from modelqa._types import NullProgress, Progress
 from modelqa.engine.batching import length_sorted_batches
 from modelqa.engine.predict import predict_texts
-from modelqa.errors import ModelError, UsageError
+from modelqa.errors import ModelError, RunError, UsageError
 from modelqa.metrics.confusion import accuracy, confusion_matrix, macro_f1
 from modelqa.train.callbacks import EarlyStopping
+from modelqa.train.checkpoint import EpochCheckpointer
 from modelqa.train.config import TextTrainConfig
 
 BUCKET_BATCHES = 50  # batches per length bucket when shuffling training rows
@@ -96,10 +105,31 @@ def _epoch_batches(enc: dict, rng: np.random.Generator, batch_size: int, pad_id:
     return [batches[i] for i in order]
 
 
+def rows_sha256(texts: Sequence[str], y) -> str:
+    """A hash of texts and label ids in their order (the split a checkpoint was made with)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([str(t) for t in texts], ensure_ascii=False).encode("utf-8"))
+    h.update(json.dumps([int(v) for v in np.asarray(y).ravel()]).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _test_step_delay() -> float:
+    """Test-only: seconds to sleep after every training step (MODELQA_TEST_STEP_DELAY)."""
+    try:
+        return max(0.0, float(os.environ.get("MODELQA_TEST_STEP_DELAY", "") or 0.0))
+    except ValueError:
+        return 0.0
+
+
 def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], train_y: np.ndarray,
                         val_texts: Sequence[str], val_y: np.ndarray, labels: list[str],
-                        config: TextTrainConfig, progress: Progress | None = None) -> FitResult:
-    """Fine-tune ``base_model`` (default: the bundled MiniLM) on the training rows."""
+                        config: TextTrainConfig, progress: Progress | None = None,
+                        checkpoint_dir: Path | None = None) -> FitResult:
+    """Fine-tune ``base_model`` (default: the bundled MiniLM) on the training rows.
+
+    ``checkpoint_dir``: checkpoint every epoch there; with ``config.resume`` continue from the
+    last complete checkpoint (a checkpoint of other data or options is refused with RunError;
+    none at all starts at epoch 1). Without ``resume`` an existing checkpoint is discarded."""
     import torch
     from transformers import (
         AutoModelForSequenceClassification,
@@ -164,8 +194,44 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
     best_state = None
     stopped_early = False
     y_train = torch.tensor(np.array(train_y, dtype=np.int64))
+    step_delay = _test_step_delay()
 
-    for epoch in range(1, config.epochs + 1):
+    start_epoch = 1
+    ckpt = None
+    if config.resume and checkpoint_dir is None:
+        raise UsageError("resume needs a checkpoint folder (fit_text_classifier(checkpoint_dir=...))")
+    if checkpoint_dir is not None:
+        fingerprint = {**config.fingerprint(), "base_model": base, "labels": list(labels),
+                       "train_rows": rows_sha256(train_texts, train_y), "val_rows": rows_sha256(val_texts, val_y),
+                       "n_train": len(train_texts), "n_val": len(val_texts)}
+        ckpt = EpochCheckpointer(Path(checkpoint_dir), fingerprint=fingerprint)
+        try:
+            found = ckpt.latest()
+        except RunError:
+            if config.resume:
+                raise
+            found = None
+        if config.resume and found is not None:
+            state = ckpt.restore(model=model, optimizer=optimizer, scheduler=scheduler, rng=rng)
+            history = state["history"]
+            stopper.best, stopper.best_epoch, stopper.wait = (state["stopper"][k] for k in ("best", "best_epoch",
+                                                                                            "wait"))
+            stopped_early = state["stopped_early"]
+            notes = list(state["notes"])
+            best_state = ckpt.restore_best()
+            start_epoch = found["epoch"] + 1
+            progress.log(f"resuming from the checkpoint of epoch {found['epoch']} in {checkpoint_dir}")
+        elif config.resume:
+            progress.log(f"no checkpoint in {checkpoint_dir}: training from epoch 1")
+        elif Path(checkpoint_dir).exists():
+            if found is not None:
+                progress.log(f"discarding the checkpoint of epoch {found['epoch']} in {checkpoint_dir} "
+                             "(pass --resume to continue it)")
+            ckpt.clear()
+
+    for epoch in range(start_epoch, config.epochs + 1):
+        if stopped_early:
+            break
         t0 = time.perf_counter()
         model.train()
         total_loss, seen = 0.0, 0
@@ -185,6 +251,8 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
             total_loss += float(loss.detach()) * len(rows)
             seen += len(rows)
             progress.advance(len(rows))
+            if step_delay:
+                time.sleep(step_delay)
         progress.finish()
         lr_now = scheduler.get_last_lr()[0]
         val = evaluate_split(model, tokenizer, val_texts, val_y, k, max_length=max_length, device=device)
@@ -202,6 +270,12 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
             stopped_early = True
             notes.append(f"early stopping after epoch {epoch}: {config.monitor} did not improve for "
                          f"{config.patience} epoch(s); restored epoch {stopper.best_epoch}")
+        if ckpt is not None:
+            ckpt.save(epoch, model=model, optimizer=optimizer, scheduler=scheduler, rng=rng, best_weights=best_state,
+                      state={"history": history, "stopped_early": stopped_early, "notes": notes,
+                             "stopper": {"best": stopper.best, "best_epoch": stopper.best_epoch,
+                                         "wait": stopper.wait}})
+        if stopped_early:
             break
     if best_state is not None:
         model.load_state_dict(best_state)

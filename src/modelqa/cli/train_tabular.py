@@ -1,0 +1,90 @@
+"""modelqa train tabular"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelqa.cli import options as o
+from modelqa.train.tabular import TabularTrainConfig
+
+D = TabularTrainConfig()
+
+
+def train_tabular_cmd(
+    data: o.Data,
+    target: Annotated[str, typer.Option("--target", help="Column to predict (Yes/No, class names or numbers).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the model, history and test evaluation.")],
+    task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression (default: "
+                                             "inferred from the target; see docs/tabular.md).")] = None,
+    hidden: Annotated[str, typer.Option("--hidden", help="Hidden layer widths, comma-separated.")]
+    = ",".join(map(str, D.hidden)),
+    dropout: Annotated[float, typer.Option("--dropout", help="Dropout after each hidden layer.")] = D.dropout,
+    batch_norm: Annotated[bool, typer.Option("--batch-norm/--no-batch-norm", help="Batch normalisation after "
+                                             "each hidden linear layer.")] = D.batch_norm,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW (L2) weight decay.")]
+    = D.weight_decay,
+    class_weight: Annotated[str, typer.Option("--class-weight", help="'none' or 'balanced' (weights classes by "
+                                              "inverse frequency).")] = "none",
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = D.epochs,
+    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = D.lr,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")] = D.batch_size,
+    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
+                                          "stopping (0: never stop early).")] = D.patience,
+    monitor: Annotated[str, typer.Option("--monitor", help="Early stopping on val_loss (default), val_accuracy "
+                                         "or val_f1_macro (classification), val_rmse (regression).")] = D.monitor,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
+    = D.seed,
+    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split 80/20 "
+                                                   "into train/validation.")] = None,
+    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; then "
+                                                  "all of --data trains).")] = None,
+    id_col: Annotated[list[str] | None, typer.Option("--id-col", help="A column to drop as an ID (repeatable); "
+                                                     "id-like columns are found without it too.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last "
+                                         "complete epoch.")] = False,
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Train a tabular MLP (classification or regression), keep the best epoch, and evaluate
+    the test split. Saves model.safetensors, modelqa.json (with the preprocessing) and
+    history.json into --out, and the test evaluation into --out/evaluation/."""
+    from modelqa.api.tabular import train_tabular
+    from modelqa.cli.evaluate import _sheet
+    from modelqa.report.console import make_progress
+    from modelqa.report.profile import print_tabular_training
+
+    o.check_choice(class_weight, "--class-weight", ("none", "balanced"))
+    if task is not None:
+        o.check_choice(task, "--task", ("binary", "multiclass", "regression"))
+    progress = make_progress(quiet)
+    result = train_tabular(data=data, target=target, out=out, task=task, test_data=test_data, val_data=val_data,
+                           id_cols=id_col, encoding=encoding, sheet=_sheet(sheet), resume=resume,
+                           progress=_EpochLines(progress), command=o.command_line(), hidden=hidden,
+                           dropout=dropout, batch_norm=batch_norm, weight_decay=weight_decay,
+                           class_weight=class_weight, epochs=epochs, lr=lr, batch_size=batch_size,
+                           patience=patience, monitor=monitor, seed=seed)
+    if not quiet:
+        print_tabular_training(result)
+
+
+class _EpochLines:
+    """Epochs of a tabular MLP take milliseconds: log lines only, no per-epoch progress bars."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def start(self, total: int, description: str) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        self.inner.log(message)
