@@ -105,8 +105,15 @@ def test_regression_and_class_weights(churn_csv, tmp_path):
     model = load_tabular_model(tmp_path / "reg")
     values = model.predict(pd.read_csv(churn_csv, dtype=str)).values
     assert values.shape == (400,) and 10 < float(values.mean()) < 130  # in target units
-    preds = pd.read_csv(tmp_path / "reg" / "evaluation" / "predictions.csv")
-    assert list(preds.columns) == ["true_value", "prediction", "residual"]
+    preds = pd.read_csv(tmp_path / "reg" / "evaluation" / "predictions.csv", encoding="utf-8-sig")
+    assert list(preds.columns) == ["target", "prediction", "residual"]
+    np.testing.assert_allclose(preds["residual"], preds["target"] - preds["prediction"], atol=1e-6)
+    # the test split's metrics are the regression module's, the same as evaluate on that file gives
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    m = res.test_metrics["metrics"]
+    assert m["mae"] == pytest.approx(mean_absolute_error(preds["target"], preds["prediction"]), rel=1e-5)
+    assert m["r2"] == pytest.approx(r2_score(preds["target"], preds["prediction"]), rel=1e-5)
 
     plain = train_tabular(data=churn_csv, target="Churn", out=tmp_path / "plain", **FAST)
     weighted = train_tabular(data=churn_csv, target="Churn", out=tmp_path / "w", class_weight="balanced", **FAST)

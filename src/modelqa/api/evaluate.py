@@ -78,6 +78,21 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                                            encoding=encoding, sheet=sheet)
         info.update({"model": None, "predictions_file": str(predictions), "data": str(predictions),
                      "data_sha256": ev_in["sha256"], "normalized_rows": ev_in.get("n_normalized", 0)})
+    elif loaded_model is None and _is_tabular(model):
+        if data is None:
+            raise UsageError("--model needs --data (a labelled file to evaluate on)")
+        for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length),
+                            ("--pred-col", pred_col)):
+            if value is not None:
+                raise UsageError(f"{flag} does not apply to a tabular model ({model})")
+        ev_in = _from_tabular(model, data, label_col=label_col, id_col=id_col, encoding=encoding, sheet=sheet,
+                              task=task)
+        task = ev_in["task"]
+        info.update({"model": str(ev_in["model_path"]), "model_kind": "tabular", "data": str(data),
+                     "data_sha256": ev_in["sha256"], "unseen_categories": ev_in["unseen"]})
+        if ev_in["unseen"]:
+            progress.log("categories not seen in training (encoded as all zeros): "
+                         + ", ".join(f"{k} {v}" for k, v in ev_in["unseen"].items()))
     else:
         if data is None:
             raise UsageError("--model needs --data (a labelled file to evaluate on)")
@@ -259,6 +274,30 @@ def _pos_label_id(pos_label: str | None, class_names: list[str]) -> int | None:
     if pos_label in class_names:
         return class_names.index(pos_label)
     raise UsageError(f"--pos-label {pos_label!r} is not one of the classes: {', '.join(class_names)}")
+
+
+def _is_tabular(model) -> bool:
+    from modelqa.adapters.tabular import is_tabular_model
+
+    return model is not None and is_tabular_model(model)
+
+
+def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> dict:
+    """A tabular model (``modelqa train tabular``) on a labelled table."""
+    from modelqa.api.tabular import tabular_arrays
+
+    t0 = time.perf_counter()
+    arr = tabular_arrays(model, data, label_col=label_col, encoding=encoding, sheet=sheet, id_col=id_col)
+    regression = arr["task"] == "regression"
+    if task is not None and (task == "regression") != regression:
+        raise UsageError(f"--task {task}, but {model} is a {arr['task']} model")
+    seconds = time.perf_counter() - t0
+    return {"task": "regression" if regression else (task or "classification"),
+            "labels": None if regression else arr["labels"], "y_true": arr["y_true"],
+            "y_pred": arr["values"] if regression else arr["y_pred"], "probs": None if regression else arr["probs"],
+            "texts": None, "ids": arr["ids"], "sha256": arr["sha256"], "model_path": arr["model_path"],
+            "unseen": arr["unseen"],
+            "timing": {"load_predict_s": round(seconds, 3), "rows_per_s": round(arr["n_rows"] / max(seconds, 1e-9), 1)}}
 
 
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +24,26 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``."""
     from modelqa.adapters.hf import load_hf_classifier
+    from modelqa.adapters.tabular import is_tabular_model
     from modelqa.errors import UsageError
 
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"--out {out}: the predictions file must end in {', '.join(OUTPUT_SUFFIXES)}")
     progress = progress or NullProgress()
+    if is_tabular_model(model):
+        from modelqa.api.tabular import predict_tabular
+
+        for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length)):
+            if value is not None:
+                raise UsageError(f"{flag} does not apply to a tabular model ({model})")
+        t0 = time.perf_counter()
+        frame = predict_tabular(model, data, id_col=id_col, encoding=encoding, sheet=sheet, out=out)
+        frame.attrs["seconds"] = time.perf_counter() - t0
+        if frame.attrs.get("unseen_categories"):
+            progress.log("categories not seen in training (encoded as all zeros): "
+                         + ", ".join(f"{k} {v}" for k, v in frame.attrs["unseen_categories"].items()))
+        frame.attrs.setdefault("skipped_rows", [])
+        return frame
     table = load_text_table(data, text_col=text_col, id_col=id_col, encoding=encoding, sheet=sheet,
                             on_empty=on_empty)
     clf = load_hf_classifier(model, device=device, labels=labels, label_map=label_map, allow_pickle=allow_pickle)

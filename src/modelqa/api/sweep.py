@@ -37,29 +37,59 @@ TEXT_GRID = {
 }
 
 
+def _hidden(text: str) -> str:
+    """One architecture, ``"128,64"``, checked and written back in a canonical form."""
+    from modelqa.train.tabular import parse_hidden
+
+    return ",".join(str(h) for h in parse_hidden(text))
+
+
+# TabularTrainConfig fields that can be swept. --hidden alternatives are separated by '/'
+# because a comma already separates the layer widths of one architecture: 128,64/64,32.
+TABULAR_GRID = {
+    "hidden": ("--hidden", _hidden),
+    "dropout": ("--dropout", float),
+    "lr": ("--lr", float),
+    "batch_size": ("--batch-size", int),
+    "epochs": ("--epochs", int),
+    "weight_decay": ("--weight-decay", float),
+    "class_weight": ("--class-weight", _class_weight),
+}
+
+_RULES = {
+    "lr": (lambda x: x > 0, "above 0"), "batch_size": (lambda x: x >= 1, "at least 1"),
+    "epochs": (lambda x: x >= 1, "at least 1"), "max_length": (lambda x: x == "auto" or x >= 8, "'auto' or at least 8"),
+    "warmup_ratio": (lambda x: 0 <= x < 1, "in [0, 1)"), "weight_decay": (lambda x: x >= 0, "at least 0"),
+    "class_weight": (lambda x: x in (None, "balanced"), "none or balanced"),
+    "dropout": (lambda x: 0 <= x < 1, "in [0, 1)"), "hidden": (lambda x: True, "layer widths"),
+}
+
+
 def _check_value(key: str, flag: str, v) -> None:
-    ok = {"lr": lambda x: x > 0, "batch_size": lambda x: x >= 1, "epochs": lambda x: x >= 1,
-          "max_length": lambda x: x == "auto" or x >= 8, "warmup_ratio": lambda x: 0 <= x < 1,
-          "weight_decay": lambda x: x >= 0, "class_weight": lambda x: x in (None, "balanced")}[key]
-    rule = {"lr": "above 0", "batch_size": "at least 1", "epochs": "at least 1",
-            "max_length": "'auto' or at least 8", "warmup_ratio": "in [0, 1)", "weight_decay": "at least 0",
-            "class_weight": "none or balanced"}[key]
+    ok, rule = _RULES[key]
     if not ok(v):
         raise UsageError(f"{flag} values must be {rule}; got {v!r}")
 
 
-def text_grid(grid: Mapping[str, str | Sequence]) -> dict[str, list]:
-    """Parse and check a text sweep grid: ``{"lr": "5e-5,2e-5", "batch_size": [16, 32]}``."""
+def parse_grid(grid: Mapping[str, str | Sequence], spec: Mapping[str, tuple]) -> dict[str, list]:
+    """Parse and check a sweep grid against ``spec`` (TEXT_GRID or TABULAR_GRID)."""
     parsed = {}
     for key, value in grid.items():
-        if key not in TEXT_GRID:
-            raise UsageError(f"cannot sweep {key!r}; sweepable options: {', '.join(TEXT_GRID)}")
-        flag, cast = TEXT_GRID[key]
+        if key not in spec:
+            raise UsageError(f"cannot sweep {key!r}; sweepable options: {', '.join(spec)}")
+        flag, cast = spec[key]
+        if key == "hidden" and isinstance(value, str):
+            value = [v.strip() for v in value.split("/")]
         values = parse_values(value, cast, flag)
         for v in values:
             _check_value(key, flag, v)
         parsed[key] = values
     return parsed
+
+
+def text_grid(grid: Mapping[str, str | Sequence]) -> dict[str, list]:
+    """Parse and check a text sweep grid: ``{"lr": "5e-5,2e-5", "batch_size": [16, 32]}``."""
+    return parse_grid(grid, TEXT_GRID)
 
 
 def sweep_text(*, data: str | Path, out: str | Path, grid: Mapping[str, str | Sequence],
@@ -114,4 +144,56 @@ def sweep_text(*, data: str | Path, out: str | Path, grid: Mapping[str, str | Se
                             extra={"epochs_run": len(result.history), "stopped_early": result.stopped_early})
 
     return run_sweep(grid=parsed, out=out, train_fn=train_one, monitor=monitor, mode=MONITORS[monitor],
+                     fingerprint=fingerprint, progress=progress)
+
+
+def sweep_tabular(*, data: str | Path, target: str, out: str | Path, grid: Mapping[str, str | Sequence],
+                  task: str | None = None, val_data: str | Path | None = None, test_data: str | Path | None = None,
+                  id_cols: list[str] | None = None, encoding: str | None = None, sheet: str | int | None = None,
+                  evaluate_test: bool = True, progress: Progress | None = None, command: str | None = None,
+                  **options) -> SweepResult:
+    """Train one tabular MLP per configuration of ``grid`` (keys: hidden, dropout, lr, batch_size,
+    epochs, weight_decay, class_weight). ``options`` are the other TabularTrainConfig fields,
+    fixed for every run (monitor, patience, min_delta, batch_norm, seed). Same machinery,
+    summary and resume as ``sweep_text``."""
+    from modelqa.api.tabular import train_tabular
+    from modelqa.train.tabular import CLASSIFICATION_MONITORS, REGRESSION_MONITORS, TabularTrainConfig
+
+    progress = progress or NullProgress()
+    parsed = parse_grid(grid, TABULAR_GRID)
+    if not parsed:
+        raise UsageError("the sweep grid is empty: give at least one of " + ", ".join(TABULAR_GRID))
+    for key in options:
+        if key not in TabularTrainConfig.__dataclass_fields__:
+            raise UsageError(f"sweep_tabular() got an unknown option {key!r}")
+        if key in parsed:
+            raise UsageError(f"{key!r} is both swept and fixed; give it once")
+    fixed = {**TabularTrainConfig().to_dict(), **options}
+    for key in parsed:
+        fixed.pop(key)
+    monitor = fixed["monitor"]
+    if monitor not in (*CLASSIFICATION_MONITORS, *REGRESSION_MONITORS):
+        raise UsageError(f"--monitor must be one of {', '.join(dict.fromkeys(CLASSIFICATION_MONITORS + REGRESSION_MONITORS))}")
+    if val_data is not None and test_data is None:
+        raise UsageError("--val-data needs --test-data too (otherwise --data is split 60/20/20)")
+    hashes = {"data": file_sha256(data)}
+    for role, path in (("val_data", val_data), ("test_data", test_data)):
+        if path is not None:
+            hashes[role] = file_sha256(path)
+    fingerprint = {"kind": "tabular", "data_sha256": hashes, "target": target, "task": task,
+                   "id_cols": list(id_cols or []), "encoding": encoding, "sheet": sheet,
+                   "evaluate_test": evaluate_test, **fixed}
+    mode = "min" if monitor in ("val_loss", "val_rmse") else "max"
+
+    def train_one(params: dict, run_dir: Path, resume: bool) -> TrialOutcome:
+        result = train_tabular(data=data, target=target, out=run_dir, task=task, test_data=test_data,
+                               val_data=val_data, id_cols=id_cols, encoding=encoding, sheet=sheet,
+                               resume=resume, evaluate_test=evaluate_test, progress=progress, command=command,
+                               **fixed, **params)
+        best = result.history[result.best_epoch - 1][monitor] if result.best_epoch else None
+        accuracy = (result.test_metrics or {}).get("metrics", {}).get("accuracy")
+        return TrialOutcome(best_value=best, best_epoch=result.best_epoch, test_accuracy=accuracy,
+                            extra={"epochs_run": len(result.history), "stopped_early": result.stopped_early})
+
+    return run_sweep(grid=parsed, out=out, train_fn=train_one, monitor=monitor, mode=mode,
                      fingerprint=fingerprint, progress=progress)

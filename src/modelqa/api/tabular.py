@@ -70,6 +70,7 @@ class TabularTrainResult:
     test_metrics: dict | None = None
     test_unseen_categories: dict[str, int] = field(default_factory=dict)
     evaluation_dir: Path | None = None
+    evaluation: Any = None  # the test split's modelqa.api.evaluation.Evaluation
     resumed_from: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -221,14 +222,11 @@ def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str |
     if y_test is not None:
         model = TabularModel(path=out, task=task, labels=labels, preprocessor=pre, module=fit.model, meta=meta)
         preds = model.predict(test_df, path=paths["test"])
-        ev_dir = out / "evaluation"
-        result.test_metrics = _test_metrics(task, labels, y_test, preds, pre)
+        result.evaluation = _evaluate_test(out / "evaluation", test_df, task=task, labels=labels, y_test=y_test,
+                                           preds=preds, pre=pre, meta=meta, test_path=paths["test"])
+        result.test_metrics = result.evaluation.result
         result.test_unseen_categories = dict(preds.unseen_categories)
-        result.test_metrics["unseen_categories"] = dict(preds.unseen_categories)
-        _atomic.write_json(ev_dir / "metrics.json", result.test_metrics)
-        _write_test_files(ev_dir, test_df, target=target, task=task, labels=labels, y_test=y_test, preds=preds,
-                          pre=pre)
-        result.evaluation_dir = ev_dir
+        result.evaluation_dir = out / "evaluation"
         if preds.unseen_categories:
             result.notes.append("test rows with categories not seen in training (one-hot all zeros): "
                                 + ", ".join(f"{k} {v}" for k, v in preds.unseen_categories.items()))
@@ -236,41 +234,22 @@ def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str |
     return result
 
 
-def regression_summary(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """A simple stand-in for the regression metrics module: mse, rmse, mae, r2 (numpy)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    err = y_pred - y_true
-    mse = float(np.mean(err ** 2))
-    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
-    r2 = None if ss_tot == 0 else float(1 - np.sum(err ** 2) / ss_tot)
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(err))), "r2": r2}
-
-
-def _test_metrics(task, labels, y_test, preds, pre) -> dict:
-    if task == "regression":
-        y_true = pre.target.decode(y_test)
-        return {"schema_version": 1, "task": "regression", "n_samples": int(len(y_true)),
-                "metrics_source": "modelqa.api.tabular.regression_summary (interim; the regression metrics "
-                                  "module will replace it)",
-                "metrics": regression_summary(y_true, preds.values)}
-    from modelqa.metrics.classification import classification_metrics
-
-    return classification_metrics(y_test, preds.y_pred, labels=labels, probs=preds.probs, n_resamples=200)
-
-
-def _write_test_files(ev_dir: Path, test_df, *, target, task, labels, y_test, preds, pre) -> None:
+def _evaluate_test(ev_dir: Path, test_df, *, task, labels, y_test, preds, pre, meta, test_path):
+    """The test split's run folder, exactly as ``modelqa evaluate`` writes it, plus test_split.csv."""
+    from modelqa.api.evaluate import evaluate_arrays
     from modelqa.report.tables import write_table
 
-    write_table(test_df.reset_index(drop=True), ev_dir / "test_split.csv")
+    split_file = ev_dir / "test_split.csv"
+    write_table(test_df, split_file)
+    info = {"command": meta["command"], "created": now_iso(), "versions": meta["versions"], "id_column": None,
+            "model": str(ev_dir.parent), "model_kind": "tabular", "data": str(split_file),
+            "data_source": str(test_path), "data_sha256": file_sha256(split_file),
+            "unseen_categories": dict(preds.unseen_categories)}
     if task == "regression":
-        y_true = pre.target.decode(y_test)
-        frame = pd.DataFrame({"true_value": y_true, "prediction": preds.values, "residual": y_true - preds.values})
-    else:
-        from modelqa.api._frames import predictions_frame
-
-        frame = predictions_frame(labels=labels, y_pred=preds.y_pred, probs=preds.probs, y_true=y_test)
-    write_table(frame, ev_dir / "predictions.csv")
+        return evaluate_arrays(task="regression", y_true=pre.target.decode(y_test), y_pred=preds.values,
+                               run_info=info, out=ev_dir)
+    return evaluate_arrays(task="classification", labels=labels, y_true=y_test, y_pred=preds.y_pred,
+                           probs=preds.probs, run_info=info, out=ev_dir)
 
 
 # ------------------------------------------------------------------ prediction and evaluation inputs

@@ -39,6 +39,7 @@ def _register() -> None:
     train_app.command("text")(train.train_text_cmd)
     train_app.command("tabular")(train_tabular.train_tabular_cmd)
     sweep_app.command("text")(sweep.sweep_text_cmd)
+    sweep_app.command("tabular")(sweep.sweep_tabular_cmd)
 
 
 _register()

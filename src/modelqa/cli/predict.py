@@ -42,9 +42,12 @@ def predict_cmd(
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
                     allow_pickle=allow_pickle, progress=progress)
     if not quiet:
-        counts = frame["predicted_label"].value_counts()
-        shares = ", ".join(f"{k} {v} ({v / len(frame):.0%})" for k, v in counts.items())
-        progress.log(f"{len(frame)} rows predicted in {frame.attrs['seconds']:.1f}s: {shares}")
+        if "predicted_label" in frame.columns:
+            counts = frame["predicted_label"].value_counts()
+            shown = ", ".join(f"{k} {v} ({v / len(frame):.0%})" for k, v in counts.items())
+        else:
+            shown = f"mean prediction {frame['prediction'].mean():.4g}"
+        progress.log(f"{len(frame)} rows predicted in {frame.attrs['seconds']:.1f}s: {shown}")
         if frame.attrs["skipped_rows"]:
             progress.log(f"skipped {len(frame.attrs['skipped_rows'])} rows with empty text")
         progress.log(f"wrote {out}")

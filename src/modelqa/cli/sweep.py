@@ -1,4 +1,4 @@
-"""modelqa sweep text"""
+"""modelqa sweep text, modelqa sweep tabular"""
 
 from __future__ import annotations
 
@@ -70,6 +70,62 @@ def sweep_text_cmd(
                         test_data=test_data, base_model=base_model, encoding=encoding, sheet=_sheet(sheet),
                         evaluate_test=test, progress=make_progress(quiet), command=o.command_line(),
                         monitor=monitor, patience=patience, min_delta=min_delta, seed=seed, device=device)
+    print_sweep_summary(result.to_dict(), paths={"Summary": str(result.summary_json),
+                                                 "Table": str(result.summary_csv)})
+    if result.best is None:
+        raise RunError(f"every one of the {len(result.rows)} configurations failed (see {result.summary_csv})")
+
+
+def sweep_tabular_cmd(
+    data: o.Data,
+    target: Annotated[str, typer.Option("--target", help="Column to predict (Yes/No, class names or numbers).")],
+    out: Annotated[Path, typer.Option("--out", help="Sweep folder: runs/<config>/, summary.json, summary.csv.")],
+    hidden: Annotated[str | None, typer.Option(
+        "--hidden", help="Architectures to try, '/'-separated; each is comma-separated layer widths: "
+                         "128,64/64,32.")] = None,
+    dropout: Annotated[str | None, _list("--dropout", "Dropout(s)")] = None,
+    lr: Annotated[str | None, _list("--lr", "Learning rate(s)")] = None,
+    batch_size: Annotated[str | None, _list("--batch-size", "Batch size(s)")] = None,
+    epochs: Annotated[str | None, _list("--epochs", "Most epochs")] = None,
+    weight_decay: Annotated[str | None, _list("--weight-decay", "Weight decay(s)")] = None,
+    class_weight: Annotated[str | None, _list("--class-weight", "'none' and/or 'balanced'")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression (default: "
+                                             "inferred from the target).")] = None,
+    monitor: Annotated[str, typer.Option("--monitor", help="Rank and stop early on val_loss, val_accuracy, "
+                                         "val_f1_macro or (regression) val_rmse.")] = "val_loss",
+    patience: Annotated[int | None, typer.Option("--patience", min=0, help="Epochs without improvement "
+                                                 "before stopping.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="One seed for every configuration.")] = 42,
+    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split 80/20.")]
+    = None,
+    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data).")]
+    = None,
+    id_col: Annotated[list[str] | None, typer.Option("--id-col", help="A column to drop as an ID (repeatable).")]
+    = None,
+    test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate each configuration's model on the "
+                                       "test split.")] = True,
+    encoding: o.Encoding = None,
+    sheet: o.Sheet = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Train one tabular MLP per combination of the listed values and rank them.
+
+    Same behaviour as `sweep text`: one seed, failures recorded, resume on rerun.
+    """
+    from modelqa.api.sweep import sweep_tabular
+    from modelqa.errors import RunError
+    from modelqa.report.console import make_progress
+    from modelqa.report.sweep import print_sweep_summary
+
+    grid = {"hidden": hidden, "dropout": dropout, "lr": lr, "batch_size": batch_size, "epochs": epochs,
+            "weight_decay": weight_decay, "class_weight": class_weight}
+    grid = {k: v for k, v in grid.items() if v is not None}
+    fixed = {"monitor": monitor, "seed": seed}
+    if patience is not None:
+        fixed["patience"] = patience
+    result = sweep_tabular(data=data, target=target, out=out, grid=grid, task=task, val_data=val_data,
+                           test_data=test_data, id_cols=id_col, encoding=encoding, sheet=_sheet(sheet),
+                           evaluate_test=test, progress=make_progress(quiet), command=o.command_line(), **fixed)
     print_sweep_summary(result.to_dict(), paths={"Summary": str(result.summary_json),
                                                  "Table": str(result.summary_csv)})
     if result.best is None:
