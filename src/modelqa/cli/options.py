@@ -27,7 +27,7 @@ LabelMap = Annotated[str | None, typer.Option(
 AllowPickle = Annotated[bool, typer.Option(
     "--allow-pickle", help="Load pytorch_model.bin (pickle) weights. Only for models you trust.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines.")]
-Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (a summary) or 'json' (metrics.json).")]
+Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (for people) or 'json' (for programs).")]
 
 
 # The arguments of the running command, set by cli.main.main(); recorded in run.json.

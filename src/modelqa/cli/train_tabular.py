@@ -67,8 +67,10 @@ def train_tabular_cmd(
                            dropout=dropout, batch_norm=batch_norm, weight_decay=weight_decay,
                            class_weight=class_weight, epochs=epochs, lr=lr, batch_size=batch_size,
                            patience=patience, monitor=monitor, seed=seed)
-    if not quiet:
-        print_tabular_training(result)
+    from modelqa.analysis.curves import diagnose_records
+
+    diagnosis = diagnose_records(result.history).messages(exclude=("best_epoch",)) if result.history else []
+    print_tabular_training(result, diagnosis=diagnosis)
 
 
 class _EpochLines:

@@ -188,9 +188,10 @@ def print_thresholds(doc: Mapping, *, console: Console | None = None, path: str 
     rows.sort(key=lambda r: (r[0], r[1] == ""))
     costs = section.get("costs") or {}
     table = Table(title=None, show_lines=False)
-    for col in ("threshold", "chosen", "precision", "recall", "F1", "specificity", "pred. positive",
-                "cost/row"):
-        table.add_column(col, justify="left" if col == "chosen" else "right", no_wrap=col != "chosen")
+    # short headers so the table fits 80 columns with the "chosen" names readable
+    for col in ("p ≥", "chosen", "prec.", "recall", "F1", "spec.", "pred. +", "cost"):
+        table.add_column(col, justify="left" if col == "chosen" else "right", no_wrap=col != "chosen",
+                         min_width=12 if col == "chosen" else None)
     for t, name, row in rows:
         style = "bold" if name else None
         table.add_row(Text(f"{t:.4f}" if name else f"{t:.2f}"), Text(name), Text(fmt.num(row.get("precision"))),
@@ -200,7 +201,8 @@ def print_thresholds(doc: Mapping, *, console: Console | None = None, path: str 
     pos = section.get("positive_label")
     head = (f"Positive class “{pos}”: " if pos else "") + (
         f"{fmt.count(section.get('n_positive'))} of {fmt.count(section.get('n_samples'))} rows; "
-        f"predicted positive when p ≥ threshold; cost "
+        f"predicted positive when p ≥ threshold (p ≥: the threshold, prec. = precision, spec. = specificity, "
+        f"pred. + = share predicted positive, cost per row); cost "
         + ", ".join(f"{k}={v:g}" for k, v in costs.items()))
     console.print(Text("Decision thresholds", style="bold underline"))
     console.print(Text(head))

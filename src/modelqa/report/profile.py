@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelqa.report import formatting as fmt
+from modelqa.report.training import print_diagnosis
 
 MAX_VALUES_SHOWN = 6
 
@@ -101,7 +102,7 @@ def history_table(history: Sequence[Mapping], best_epoch: int, task: str) -> Tab
 MAX_HISTORY_ROWS = 30
 
 
-def print_tabular_training(result, *, console: Console | None = None) -> None:
+def print_tabular_training(result, *, console: Console | None = None, diagnosis: Sequence[str] = ()) -> None:
     """Summary of ``train_tabular``: task, rows, dropped columns, history, best epoch, test metrics."""
     console = console or Console()
     console.print(Text("Training summary", style="bold underline"))
@@ -122,6 +123,7 @@ def print_tabular_training(result, *, console: Console | None = None) -> None:
     console.print(Text(f"Best epoch: {result.best_epoch} (marked *), restored and saved to {result.model_dir}"))
     for note in result.notes:
         console.print(Text(f"Note: {note}"))
+    print_diagnosis(console, diagnosis)
     m = (result.test_metrics or {}).get("metrics")
     if m:
         keys = (("rmse", "mae", "r2") if result.task == "regression"

@@ -46,10 +46,15 @@ def print_training_summary(*, model_dir: str, labels: Sequence[str], split_sizes
                       "training texts truncated)")
     console.print(history_table(history, best_epoch))
     console.print(f"Best epoch: {best_epoch} (marked *), restored and saved to {model_dir}")
+    print_diagnosis(console, diagnosis)
+    for note in notes:
+        console.print(f"Note: {note}")
+    console.print(f"Took {seconds:.0f}s")
+
+
+def print_diagnosis(console: Console, diagnosis: Sequence[str]) -> None:
+    """The learning-curve findings (analysis.curves) as a short list under a heading."""
     if diagnosis:
         console.print(Text("Learning curves", style="bold"))
         for line in diagnosis:
             console.print(Text(f"- {line}"))
-    for note in notes:
-        console.print(f"Note: {note}")
-    console.print(f"Took {seconds:.0f}s")
