@@ -48,8 +48,9 @@ def test_regression_file_run_folder(tmp_path):
     assert m["r2"] == pytest.approx(skm.r2_score(y, p))
     assert m["rmse"] == pytest.approx(skm.root_mean_squared_error(y, p))
     assert m["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y, p))
-    assert sorted(f.name for f in out.iterdir()) == ["errors.csv", "metrics.json", "predictions.csv",
-                                                     "report.html", "run.json"]
+    assert sorted(f.name for f in out.iterdir()) == ["errors.csv", "figures", "metrics.json", "predictions.csv",
+                                                     "report.html", "run.json", "tables"]
+    assert {"regression_predicted_vs_actual.png", "regression_residuals.png"} <= {f.name for f in (out / "figures").iterdir()}
     frame = pd.read_csv(out / "predictions.csv", encoding="utf-8-sig")
     assert list(frame.columns) == ["rid", "text", "target", "prediction", "residual"]
     np.testing.assert_allclose(frame["residual"], y - p)

@@ -17,6 +17,7 @@ _EXPORTS = {
     "predict": "modelqa.api.predict",
     "train_text": "modelqa.api.train",
     "TrainResult": "modelqa.api.train",
+    "render_report": "modelqa.api.report",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -38,7 +38,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              out: str | Path | None = None, progress: Progress | None = None,
              command: str | None = None, loaded_model=None, task: str | None = None,
              threshold: float | None = None, min_recall: float | None = None,
-             cost: str | Mapping | None = None) -> Evaluation:
+             cost: str | Mapping | None = None, actions=None) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -49,6 +49,9 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     ``threshold`` (binary with probabilities): predict the positive class iff its
     probability >= threshold. ``min_recall`` / ``cost`` tune the ``thresholds`` section
     (defaults 0.8 and ``fp=1,fn=1``; see docs/thresholds.md).
+    ``actions``: business-action rules (a YAML file path, an already-parsed mapping or an
+    ``ActionRules``; see docs/actions.md): adds an ``action`` column and ``result["actions"]``.
+    Classification only.
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
@@ -61,7 +64,8 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     regression = task == "regression"
     if regression:
         _refuse_for_regression(pos_label=pos_label, threshold=threshold, min_recall=min_recall, cost=cost,
-                               scores=scores, normalize_probs=normalize_probs)
+                               scores=scores, normalize_probs=normalize_probs, actions=actions)
+    rules = _early_rules(actions)
     if predictions is not None:
         if data is not None:
             raise UsageError("--data is for --model; a --predictions file already holds the labels")
@@ -105,7 +109,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
         ev_in = _from_model(model, loaded_model, data, text_col=text_col, label_col=label_col, id_col=id_col,
                             labels=labels, label_map=label_map, on_empty=on_empty, encoding=encoding, sheet=sheet,
                             batch_size=batch_size, max_length=max_length, device=device,
-                            allow_pickle=allow_pickle, progress=progress)
+                            allow_pickle=allow_pickle, progress=progress, rules=rules)
         info.update({"model": str(ev_in["model_path"]), "data": str(data), "data_sha256": ev_in["sha256"],
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
@@ -114,7 +118,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                            y_pred=ev_in["y_pred"], probs=ev_in.get("probs"), texts=ev_in["texts"],
                            ids=ev_in["ids"], run_info=info, out=out, pos_label=pos_label, threshold=threshold,
                            min_recall=min_recall, cost=cost, n_resamples=n_resamples, seed=seed,
-                           timing=ev_in.get("timing"), started=t0)
+                           timing=ev_in.get("timing"), started=t0, actions=rules)
 
 
 def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Sequence[str] | None = None,
@@ -123,7 +127,7 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
                     pos_label: str | None = None, threshold: float | None = None,
                     min_recall: float | None = None, cost: str | Mapping | None = None,
                     n_resamples: int = 1000, seed: int = 0, timing: Mapping | None = None,
-                    started: float | None = None) -> Evaluation:
+                    started: float | None = None, actions=None) -> Evaluation:
     """Arrays into an ``Evaluation`` (and, with ``out``, the run folder).
 
     Classification (``task`` "classification", "binary" or "multiclass"): ``labels`` are the
@@ -135,6 +139,8 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
     ``texts`` and ``ids`` (``(column name, values)``) are copied into predictions.csv;
     ``run_info`` becomes run.json (``timing`` and ``started``, a ``time.perf_counter()``
     value, fill its ``timing``).
+    ``actions`` (classification only): business-action rules, a YAML path, a mapping or an
+    ``ActionRules`` (docs/actions.md); every rule label must be one of ``labels``.
     """
     from modelqa.analysis.distribution import prediction_distribution
     from modelqa.analysis.errors import confused_pairs, error_rows
@@ -149,7 +155,8 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
         evaluation = _regression_evaluation(y_true, y_pred, probs=probs, labels=labels, texts=texts, ids=ids,
                                             info=info, n_resamples=n_resamples, seed=seed,
                                             options={"pos_label": pos_label, "threshold": threshold,
-                                                     "min_recall": min_recall, "cost": cost})
+                                                     "min_recall": min_recall, "cost": cost,
+                                                     "actions": actions})
     else:
         if labels is None:
             raise UsageError("classification needs labels (class names in model order)")
@@ -159,6 +166,11 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
         if task == "multiclass" and len(class_names) < 3:
             raise DataError(f"--task multiclass, but there are only {len(class_names)} classes: "
                             f"{', '.join(class_names)}")
+        rules = None
+        if actions is not None:
+            from modelqa.analysis.rules import resolve_rules
+
+            rules = resolve_rules(actions, labels=class_names)
         binary = len(class_names) == 2
         pos = _pos_label_id(pos_label, class_names)
         pos_id = 1 if pos is None else pos
@@ -186,6 +198,9 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
                                                           min_recall, cost)
         frame = predictions_frame(labels=class_names, y_pred=y_pred, probs=probs, y_true=y_true, texts=texts,
                                   ids=ids)
+        if rules is not None:
+            frame, result["actions"] = _with_actions(frame, rules)
+            info["actions_file"] = rules.source
         evaluation = Evaluation(
             result=result, predictions=frame, errors=error_rows(frame),
             confusions=confused_pairs(y_true, y_pred, class_names),
@@ -202,10 +217,32 @@ def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Seque
 def _refuse_for_regression(**given) -> None:
     defaults = {"scores": "probs", "normalize_probs": False}
     flags = {"pos_label": "--pos-label", "threshold": "--threshold", "min_recall": "--min-recall",
-             "cost": "--cost", "scores": "--scores", "normalize_probs": "--normalize-probs"}
+             "cost": "--cost", "scores": "--scores", "normalize_probs": "--normalize-probs",
+             "actions": "--actions"}
     bad = [flags[k] for k, v in given.items() if v is not None and v != defaults.get(k, None)]
     if bad:
-        raise UsageError(f"{', '.join(bad)} apply to classification; this is a regression run")
+        hint = ("--actions rules match predicted labels and confidence; a regression run has neither "
+                "(see docs/actions.md)") if "--actions" in bad else None
+        raise UsageError(f"{', '.join(bad)} apply to classification; this is a regression run", hint=hint)
+
+
+def _early_rules(actions):
+    """Read and check the rules' structure before any prediction runs (labels are checked later)."""
+    if actions is None:
+        return None
+    from modelqa.analysis.rules import resolve_rules
+
+    return resolve_rules(actions)
+
+
+def _with_actions(frame, rules):
+    """The predictions frame with its ``action`` column, and the ``actions`` section of metrics.json."""
+    from modelqa.analysis.rules import action_summary, add_action_column
+
+    confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
+    acts = rules.apply(frame["predicted_label"].to_numpy(), confidence)
+    correct = frame["correct"].to_numpy() if "correct" in frame.columns else None
+    return add_action_column(frame, acts), action_summary(acts, correct, rules)
 
 
 def _apply_threshold(threshold, probs, binary: bool, pos_id: int) -> np.ndarray:
@@ -301,7 +338,7 @@ def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> d
 
 
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,
-                encoding, sheet, batch_size, max_length, device, allow_pickle, progress) -> dict:
+                encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None) -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
 
@@ -311,6 +348,8 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
     clf = loaded_model or load_hf_classifier(model, device=device, labels=labels, label_map=label_map,
                                              allow_pickle=allow_pickle)
     y_true = encode_labels(table.label_values, label2id=clf.label2id, path=table.path, column=label_col)
+    if rules is not None:
+        rules.check_labels(clf.labels)  # before the (long) prediction run
     t_load = time.perf_counter()
     out = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
     return {"labels": clf.labels, "y_true": y_true, "y_pred": out.probs.argmax(axis=1), "probs": out.probs,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelqa import _atomic
-from modelqa.errors import UsageError
+from modelqa.errors import DataError, UsageError
 
 # File names inside a run folder (a documented contract: docs/file-formats.md).
 # A regression run has no confusions.csv or distribution.csv.
@@ -21,6 +21,50 @@ RUN_FILES = {
     "run": "run.json",
     "report": "report.html",
 }
+
+
+#: Sub-folders of a run folder: every figure of report.html as PNG, every table as CSV.
+FIGURES_DIR = "figures"
+TABLES_DIR = "tables"
+#: The training history looked for in the model folder (its learning curves go into the report).
+HISTORY_FILE = "history.json"
+
+
+def learning_curves(model_dir: str | Path | None) -> dict | None:
+    """The learning curves of ``<model_dir>/history.json`` as plain data for the report
+    (epochs, losses, main metric, best epoch, diagnosis findings), ``{"error": ...}`` when the
+    file cannot be read, or None when there is no such file."""
+    if not model_dir:
+        return None
+    path = Path(model_dir) / HISTORY_FILE
+    if not path.is_file():
+        return None
+    from modelqa.analysis.curves import diagnose
+    from modelqa.analysis.history import read_history
+    from modelqa.errors import DataError
+
+    try:
+        history = read_history(path)
+    except DataError as exc:
+        return {"error": str(exc)}
+    diagnosis = diagnose(history)
+    metric = history.main_metric
+
+    def plain(series) -> list | None:
+        return None if series is None else list(series)
+
+    return {
+        "source": str(path),
+        "epochs": list(history.epochs),
+        "train_loss": plain(history.train_loss),
+        "val_loss": plain(history.val_loss),
+        "metric": metric,
+        "train_metric": plain(history.train_metrics.get(metric)) if metric else None,
+        "val_metric": plain(history.val_metrics.get(metric)) if metric else None,
+        "best_epoch": diagnosis.best_epoch,
+        "loss_best_epoch": diagnosis.best_epoch if diagnosis.monitor == "val_loss" else None,
+        "findings": [f.to_dict() for f in diagnosis.findings],
+    }
 
 
 @dataclass
@@ -83,15 +127,13 @@ class Evaluation:
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write the run folder (every file atomically); returns the paths written."""
-        from modelqa.report.html import render_html
         from modelqa.report.tables import write_table
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         skip = {"confusions", "distribution"} if self.is_regression else set()
         paths = {key: out / name for key, name in RUN_FILES.items() if key not in skip}
-        html = render_html(self.result, self.predictions, self.errors, self.confusions, self.distribution,
-                           self.run_info)
+        html, report_paths = self._render(out)
         write_table(self.predictions, paths["predictions"])
         write_table(self.errors, paths["errors"])
         if not self.is_regression:
@@ -100,8 +142,76 @@ class Evaluation:
         _atomic.write_json(paths["metrics"], self.result)
         _atomic.write_json(paths["run"], self.run_info)
         _atomic.write_text(paths["report"], html)
-        self.paths = paths
+        self.paths = {**paths, **report_paths}
+        return self.paths
+
+    def write_report(self, out_dir: str | Path) -> dict[str, Path]:
+        """Render report.html, figures/ and tables/ again (``modelqa report RUN_DIR``),
+        leaving the data files of the run as they are."""
+        out = Path(out_dir)
+        html, paths = self._render(out)
+        paths["report"] = out / RUN_FILES["report"]
+        _atomic.write_text(paths["report"], html)
         return paths
+
+    def _render(self, out: Path) -> tuple[str, dict[str, Path]]:
+        """The page, with every figure written to figures/*.png and every table to tables/*.csv."""
+        from modelqa.report.html import render_report
+        from modelqa.report.tables import write_table
+
+        rendered = render_report(self.result, self.predictions, self.errors, self.confusions, self.distribution,
+                                 self.run_info, curves=learning_curves(self.run_info.get("model")))
+        paths: dict[str, Path] = {}
+        for folder, items in ((FIGURES_DIR, rendered.figures), (TABLES_DIR, rendered.tables)):
+            if items:
+                (out / folder).mkdir(parents=True, exist_ok=True)
+                paths[folder] = out / folder
+        for name, png in rendered.figures.items():
+            with _atomic.atomic_path(out / FIGURES_DIR / f"{name}.png") as tmp:
+                tmp.write_bytes(png)
+        for name, table in rendered.tables.items():
+            write_table(table, out / TABLES_DIR / f"{name}.csv")
+        return rendered.html, paths
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Evaluation:
+        """An Evaluation read back from a run folder written by ``save``."""
+        import json
+
+        from modelqa.report.tables import read_csv_back
+
+        run = Path(run_dir)
+        missing = [RUN_FILES[k] for k in ("metrics", "predictions", "errors") if not (run / RUN_FILES[k]).is_file()]
+        if not run.is_dir() or missing:
+            raise DataError(f"{run} is not a modelqa run folder"
+                            + (f" (missing {', '.join(missing)})" if run.is_dir() else " (no such folder)"),
+                            hint="give the --out folder of modelqa evaluate")
+        try:
+            result = json.loads((run / RUN_FILES["metrics"]).read_text(encoding="utf-8"))
+            run_info = json.loads((run / RUN_FILES["run"]).read_text(encoding="utf-8")) \
+                if (run / RUN_FILES["run"]).is_file() else {}
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{run}: metrics.json or run.json is not valid JSON ({exc})") from exc
+
+        def table(key: str) -> pd.DataFrame:
+            path = run / RUN_FILES[key]
+            return read_csv_back(path) if path.is_file() else pd.DataFrame()
+
+        return cls(result=result, predictions=table("predictions"), errors=table("errors"),
+                   confusions=table("confusions"), distribution=table("distribution"), run_info=run_info)
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: headline numbers and the per-class table."""
+        from modelqa.report.html import render_compact_html
+
+        n_errors = None
+        if not self.is_regression:
+            if "correct" in self.predictions.columns:
+                n_errors = int((~self.predictions["correct"].fillna(False).astype(bool)).sum())
+            else:
+                n_errors = len(self.errors)
+        subject = str(self.run_info.get("model") or self.run_info.get("data") or "")
+        return render_compact_html(self.result, n_errors=n_errors, subject=subject)
 
     def __repr__(self) -> str:
         m = self.metrics

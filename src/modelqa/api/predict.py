@@ -19,10 +19,14 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             labels: list[str] | None = None, label_map: str | dict | None = None, on_empty: str = "error",
             encoding: str | None = None, sheet: str | int | None = None, batch_size: int = 64,
             max_length: int | None = None, device: str = "auto", allow_pickle: bool = False,
-            out: str | Path | None = None, progress: Progress | None = None) -> pd.DataFrame:
+            out: str | Path | None = None, progress: Progress | None = None, actions=None) -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
-    ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``."""
+    ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
+
+    ``actions`` (a YAML path, a mapping or an ``ActionRules``; docs/actions.md) adds an
+    ``action`` column after ``confidence`` and ``attrs["actions"]`` (counts per action, the
+    ``actions`` section of metrics.json without accuracy). Refused for regression models."""
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.adapters.tabular import is_tabular_model
     from modelqa.errors import UsageError
@@ -30,6 +34,11 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"--out {out}: the predictions file must end in {', '.join(OUTPUT_SUFFIXES)}")
     progress = progress or NullProgress()
+    rules = None
+    if actions is not None:
+        from modelqa.analysis.rules import resolve_rules
+
+        rules = resolve_rules(actions)  # the file's structure, before any prediction runs
     if is_tabular_model(model):
         from modelqa.api.tabular import predict_tabular
 
@@ -37,8 +46,16 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             if value is not None:
                 raise UsageError(f"{flag} does not apply to a tabular model ({model})")
         t0 = time.perf_counter()
-        frame = predict_tabular(model, data, id_col=id_col, encoding=encoding, sheet=sheet, out=out)
+        frame = predict_tabular(model, data, id_col=id_col, encoding=encoding, sheet=sheet,
+                                out=None if rules is not None else out)
         frame.attrs["seconds"] = time.perf_counter() - t0
+        if rules is not None:
+            if "predicted_label" not in frame.columns:
+                raise UsageError(f"--actions applies to classification; {model} is a regression model",
+                                 hint="rules match predicted labels and confidence (see docs/actions.md)")
+            labels_known = [c[len("prob_"):] for c in frame.columns[frame.columns.get_loc("predicted_label"):]
+                            if str(c).startswith("prob_")]
+            frame = _with_actions(frame, rules.check_labels(labels_known), out)
         if frame.attrs.get("unseen_categories"):
             progress.log("categories not seen in training (encoded as all zeros): "
                          + ", ".join(f"{k} {v}" for k, v in frame.attrs["unseen_categories"].items()))
@@ -47,11 +64,32 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     table = load_text_table(data, text_col=text_col, id_col=id_col, encoding=encoding, sheet=sheet,
                             on_empty=on_empty)
     clf = load_hf_classifier(model, device=device, labels=labels, label_map=label_map, allow_pickle=allow_pickle)
+    if rules is not None:
+        rules.check_labels(clf.labels)
     res = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
     frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
                         "max_length": res.max_length, "seconds": res.seconds})
+    if rules is not None:
+        return _with_actions(frame, rules, out)
+    if out is not None:
+        from modelqa.report.tables import write_table
+
+        write_table(frame, Path(out))
+    return frame
+
+
+def _with_actions(frame: pd.DataFrame, rules, out) -> pd.DataFrame:
+    """Add the ``action`` column and ``attrs["actions"]``; write ``out`` when given."""
+    from modelqa.analysis.rules import action_summary, add_action_column
+
+    confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
+    acts = rules.apply(frame["predicted_label"].to_numpy(), confidence)
+    attrs = dict(frame.attrs)
+    frame = add_action_column(frame, acts)
+    frame.attrs.update(attrs)
+    frame.attrs["actions"] = action_summary(acts, None, rules)
     if out is not None:
         from modelqa.report.tables import write_table
 

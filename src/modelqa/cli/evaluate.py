@@ -10,6 +10,10 @@ import typer
 
 from modelqa.cli import options as o
 
+Actions = Annotated[Path | None, typer.Option(
+    "--actions", help="YAML rules mapping a predicted label (and optionally a confidence range) to a "
+                      "business action; adds an 'action' column and counts per action (docs/actions.md).")]
+
 
 def default_run_dir() -> Path:
     return Path("runs") / datetime.now().strftime("evaluate-%Y%m%d-%H%M%S")
@@ -46,6 +50,7 @@ def evaluate_cmd(
                                                   "sum to 1 instead of stopping.")] = False,
     pos_label: Annotated[str | None, typer.Option("--pos-label", help="Positive class for binary metrics "
                                                   "(default: the second label).")] = None,
+    actions: Actions = None,
     labels: o.Labels = None,
     label_map: o.LabelMap = None,
     on_empty: o.OnEmpty = "error",
@@ -65,6 +70,8 @@ def evaluate_cmd(
     Writes predictions.csv, metrics.json, errors.csv, confusions.csv, distribution.csv,
     run.json and report.html into --out, and prints a summary. A regression run writes no
     confusions.csv or distribution.csv; its errors.csv holds the largest residuals.
+    With --actions, predictions.csv and errors.csv get an 'action' column and metrics.json
+    counts (and accuracy) per action.
     """
     from modelqa.api.evaluate import evaluate
     from modelqa.report.console import make_progress, print_json, print_summary
@@ -78,20 +85,25 @@ def evaluate_cmd(
                   scores=scores, normalize_probs=normalize_probs, pos_label=pos_label, on_empty=on_empty,
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
-                  command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost)
+                  command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
+                  actions=actions)
     if output_format == "json":
         print_json(ev.result)
         return
     print_summary(ev.result, distribution=ev.distribution, paths={k: str(v) for k, v in ev.paths.items()},
-                  extra=_extra(ev.run_info))
+                  extra=_extra(ev.run_info, ev.result))
 
 
 def _sheet(sheet: str | None):
     return int(sheet) if sheet is not None and sheet.isdigit() else sheet
 
 
-def _extra(info: dict) -> dict[str, str]:
+def _extra(info: dict, result: dict | None = None) -> dict[str, str]:
     extra = {}
+    if result and result.get("actions"):
+        from modelqa.analysis.rules import summary_line
+
+        extra["Actions"] = summary_line(result["actions"])
     if info.get("skipped_empty_rows"):
         extra["Skipped"] = f"{info['skipped_empty_rows']} rows with empty text (--on-empty skip)"
     if info.get("truncated"):

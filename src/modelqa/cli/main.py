@@ -28,12 +28,24 @@ app.add_typer(sweep_app, name="sweep")
 
 
 def _register() -> None:
-    from modelqa.cli import curves, demo, evaluate, predict, profile, sweep, thresholds, train, train_tabular
+    from modelqa.cli import (
+        curves,
+        demo,
+        evaluate,
+        predict,
+        profile,
+        report,
+        sweep,
+        thresholds,
+        train,
+        train_tabular,
+    )
 
     app.command("evaluate")(evaluate.evaluate_cmd)
     app.command("predict")(predict.predict_cmd)
     app.command("thresholds")(thresholds.thresholds_cmd)
     app.command("curves")(curves.curves_cmd)
+    app.command("report")(report.report_cmd)
     app.command("profile")(profile.profile_cmd)
     app.command("demo")(demo.demo_cmd)
     train_app.command("text")(train.train_text_cmd)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelqa.cli import options as o
-from modelqa.cli.evaluate import _sheet
+from modelqa.cli.evaluate import Actions, _sheet
 
 
 def predict_cmd(
@@ -26,11 +26,13 @@ def predict_cmd(
     max_length: o.MaxLength = None,
     device: o.Device = "auto",
     allow_pickle: o.AllowPickle = False,
+    actions: Actions = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Predict labels for unlabelled texts.
 
-    Writes the id column, text, predicted_label, confidence and prob_<label> per class.
+    Writes the id column, text, predicted_label, confidence and prob_<label> per class
+    (with --actions, an 'action' column after confidence).
     """
     from modelqa.api.predict import predict
     from modelqa.report.console import make_progress
@@ -40,7 +42,7 @@ def predict_cmd(
     frame = predict(model=model, data=data, out=out, text_col=text_col, id_col=id_col,
                     labels=o.split_labels(labels), label_map=label_map, on_empty=on_empty, encoding=encoding,
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
-                    allow_pickle=allow_pickle, progress=progress)
+                    allow_pickle=allow_pickle, progress=progress, actions=actions)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()
@@ -48,6 +50,10 @@ def predict_cmd(
         else:
             shown = f"mean prediction {frame['prediction'].mean():.4g}"
         progress.log(f"{len(frame)} rows predicted in {frame.attrs['seconds']:.1f}s: {shown}")
+        if frame.attrs.get("actions"):
+            from modelqa.analysis.rules import summary_line
+
+            progress.log(f"actions: {summary_line(frame.attrs['actions'])}")
         if frame.attrs["skipped_rows"]:
             progress.log(f"skipped {len(frame.attrs['skipped_rows'])} rows with empty text")
         progress.log(f"wrote {out}")

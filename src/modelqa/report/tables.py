@@ -44,6 +44,22 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def read_csv_back(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV this module wrote (BOM, neutralised cells) back to the values it held."""
+    df = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=True)
+
+    def restore(value):
+        if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+            return value[1:]
+        return value
+
+    for column in df.columns:
+        if pd.api.types.is_object_dtype(df[column].dtype) or pd.api.types.is_string_dtype(df[column].dtype):
+            df[column] = df[column].map(restore, na_action="ignore")
+    df.columns = [restore(c) for c in df.columns]
+    return df
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` (without its index) to ``path``; the format follows the suffix.
 
