@@ -9,7 +9,7 @@ The public API is imported lazily so that ``import modelqa`` stays cheap:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "evaluate": "modelqa.api.evaluate",

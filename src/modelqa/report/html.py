@@ -315,6 +315,18 @@ def _run_rows(result: Mapping, run_info: Mapping) -> list[tuple[str, str]]:
     ]
 
 
+_TIMING_NAMES = {"load_s": "loading", "predict_s": "predicting", "load_predict_s": "loading and predicting",
+                 "metrics_s": "metrics", "total_s": "total", "rows_per_s": "speed"}
+
+
+def _timing_row(key: object, value: object) -> tuple[str, str]:
+    """('predicting', '7.1 s'); rates (``*_per_s``) are shown as rates, not durations."""
+    name = _TIMING_NAMES.get(str(key), str(key).replace("_", " "))
+    if str(key).endswith("_per_s"):
+        return name, "—" if fmt.is_missing(value) else f"{float(value):,.0f} rows/s"
+    return name, fmt.seconds(value)
+
+
 def _details(run_info: Mapping) -> dict:
     versions = run_info.get("versions") or {}
     timing = run_info.get("timing") or {}
@@ -322,9 +334,7 @@ def _details(run_info: Mapping) -> dict:
     return {
         "sha256": str(run_info.get("data_sha256") or ""),
         "versions": [(str(k), str(v)) for k, v in versions.items()] if isinstance(versions, Mapping) else [],
-        "timing": [
-            (str(k).replace("_", " "), fmt.seconds(v)) for k, v in timing.items()
-        ] if isinstance(timing, Mapping) else [],
+        "timing": [_timing_row(k, v) for k, v in timing.items()] if isinstance(timing, Mapping) else [],
         "truncated": int(truncated) if isinstance(truncated, int | float) and not fmt.is_missing(truncated) else 0,
     }
 
