@@ -17,6 +17,27 @@ def shared_file(name: str) -> Path:
     return path
 
 
+KEYWORDS = {
+    "pos": ["good", "great", "excellent", "happy", "love", "wonderful"],
+    "neg": ["bad", "awful", "terrible", "sad", "hate", "horrible"],
+    "neu": ["table", "chair", "window", "paper", "door", "street"],
+}
+
+
+def keyword_frame(n_per_class: int, seed: int):
+    """A small 3-class text set (columns sentence, emotion) that keywords make easy to learn."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, words in KEYWORDS.items():
+        for i in range(n_per_class):
+            picked = rng.choice(words, size=rng.integers(3, 9))
+            rows.append({"sentence": " ".join(picked) + f" {seed}-{i}", "emotion": label})
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
 def build_tiny_classifier(folder: Path, labels: list[str] | None, *, seed: int = 0, num_labels: int | None = None,
                           hidden: int = 32, layers: int = 2) -> Path:
     """A randomly initialised 2-layer BERT classifier with the MiniLM tokenizer.

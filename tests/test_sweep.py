@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import keyword_frame
 
 from modelqa.errors import RunError, UsageError
 from modelqa.train.sweep import (
@@ -152,21 +152,7 @@ def test_keyboard_interrupt_stops_the_sweep_with_a_summary(tmp_path):
 
 # ---------------------------------------------------------------- with the tiny BERT
 
-WORDS = {
-    "pos": ["good", "great", "excellent", "happy", "love", "wonderful"],
-    "neg": ["bad", "awful", "terrible", "sad", "hate", "horrible"],
-    "neu": ["table", "chair", "window", "paper", "door", "street"],
-}
-
-
-def _frame(n_per_class: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in WORDS.items():
-        for i in range(n_per_class):
-            picked = rng.choice(words, size=rng.integers(3, 9))
-            rows.append({"sentence": " ".join(picked) + f" {seed}-{i}", "emotion": label})
-    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+_frame = keyword_frame
 
 
 @pytest.fixture(scope="module")

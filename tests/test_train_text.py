@@ -7,26 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import keyword_frame
 from sklearn.utils.class_weight import compute_class_weight
 
 from modelqa.train.callbacks import EarlyStopping
 from modelqa.train.text import auto_max_length, class_weights
 
-WORDS = {
-    "pos": ["good", "great", "excellent", "happy", "love", "wonderful"],
-    "neg": ["bad", "awful", "terrible", "sad", "hate", "horrible"],
-    "neu": ["table", "chair", "window", "paper", "door", "street"],
-}
-
-
-def _frame(n_per_class: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in WORDS.items():
-        for i in range(n_per_class):
-            picked = rng.choice(words, size=rng.integers(3, 9))
-            rows.append({"sentence": " ".join(picked) + f" {seed}-{i}", "emotion": label})
-    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+_frame = keyword_frame
 
 
 @pytest.fixture(scope="module")

@@ -87,6 +87,12 @@ def parse_grid(grid: Mapping[str, str | Sequence], spec: Mapping[str, tuple]) ->
     return parsed
 
 
+def _data_hashes(data, val_data, test_data) -> dict[str, str]:
+    """SHA-256 of each data file a sweep reads: a changed file refuses to resume the sweep."""
+    files = {"data": data, "val_data": val_data, "test_data": test_data}
+    return {role: file_sha256(path) for role, path in files.items() if path is not None}
+
+
 def text_grid(grid: Mapping[str, str | Sequence]) -> dict[str, list]:
     """Parse and check a text sweep grid: ``{"lr": "5e-5,2e-5", "batch_size": [16, 32]}``."""
     return parse_grid(grid, TEXT_GRID)
@@ -122,10 +128,7 @@ def sweep_text(*, data: str | Path, out: str | Path, grid: Mapping[str, str | Se
         raise UsageError(f"--monitor must be one of {', '.join(MONITORS)}, not {monitor!r}")
     if val_data is not None and test_data is None:
         raise UsageError("--val-data needs --test-data too (otherwise --data is split 60/20/20)")
-    hashes = {"data": file_sha256(data)}
-    for role, path in (("val_data", val_data), ("test_data", test_data)):
-        if path is not None:
-            hashes[role] = file_sha256(path)
+    hashes = _data_hashes(data, val_data, test_data)
     fingerprint = {"kind": "text", "data_sha256": hashes, "text_col": text_col, "label_col": label_col,
                    "base_model": str(base_model) if base_model else None, "encoding": encoding,
                    "sheet": sheet, "evaluate_test": evaluate_test,
@@ -176,10 +179,7 @@ def sweep_tabular(*, data: str | Path, target: str, out: str | Path, grid: Mappi
         raise UsageError(f"--monitor must be one of {', '.join(dict.fromkeys(CLASSIFICATION_MONITORS + REGRESSION_MONITORS))}")
     if val_data is not None and test_data is None:
         raise UsageError("--val-data needs --test-data too (otherwise --data is split 60/20/20)")
-    hashes = {"data": file_sha256(data)}
-    for role, path in (("val_data", val_data), ("test_data", test_data)):
-        if path is not None:
-            hashes[role] = file_sha256(path)
+    hashes = _data_hashes(data, val_data, test_data)
     fingerprint = {"kind": "tabular", "data_sha256": hashes, "target": target, "task": task,
                    "id_cols": list(id_cols or []), "encoding": encoding, "sheet": sheet,
                    "evaluate_test": evaluate_test, **fixed}
