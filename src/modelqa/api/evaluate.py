@@ -38,7 +38,8 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              out: str | Path | None = None, progress: Progress | None = None,
              command: str | None = None, loaded_model=None, task: str | None = None,
              threshold: float | None = None, min_recall: float | None = None,
-             cost: str | Mapping | None = None, actions=None) -> Evaluation:
+             cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
+             stream: bool | None = None) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -52,6 +53,10 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     ``actions``: business-action rules (a YAML file path, an already-parsed mapping or an
     ``ActionRules``; see docs/actions.md): adds an ``action`` column and ``result["actions"]``.
     Classification only.
+    ``memory_budget`` (bytes or a size such as ``"1GB"``, default 1 GiB) and ``stream`` (None: decide
+    from the budget): a large Parquet / CSV / TSV ``predictions`` file with ``prob_<label>`` columns is
+    read in chunks into mergeable metric states (docs/metrics.md, "Streaming"); then predictions.csv
+    holds a uniform sample of rows and errors.csv the most confident errors (run.json says so).
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
@@ -72,6 +77,19 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
         if labels is not None or label_map is not None:
             raise UsageError("--labels / --label-map name a model's outputs; a --predictions file names its "
                              "classes in its prob_<label> columns or its label columns")
+        if not regression and should_stream(predictions, memory_budget=memory_budget, stream=stream):
+            given = {"--threshold": threshold, "--min-recall": min_recall, "--cost": cost, "--actions": actions}
+            bad = [flag for flag, value in given.items() if value is not None]
+            if bad:
+                raise UsageError(f"{', '.join(bad)} need every row in memory, and {predictions} is streamed "
+                                 "(larger than --memory-budget)", hint="raise --memory-budget to read it whole")
+            st = _stream_predictions_file(predictions, label_col=label_col, id_col=id_col, text_col=text_col,
+                                          scores=scores, normalize_probs=normalize_probs, encoding=encoding,
+                                          pos_label=pos_label, n_resamples=n_resamples, seed=seed,
+                                          memory_budget=memory_budget, progress=progress)
+            info.update({"model": None, "predictions_file": str(predictions), "data": str(predictions),
+                         "data_sha256": st["sha256"], "normalized_rows": st["n_normalized"]})
+            return _streamed_evaluation(st, id_col=id_col, info=info, out=out, t0=t0)
         if regression:
             ev_in = _regression_from_file(predictions, label_col=label_col, pred_col=pred_col or "prediction",
                                           id_col=id_col, text_col=text_col, encoding=encoding, sheet=sheet)
@@ -449,3 +467,235 @@ def _show(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "(missing)"
     return repr(value)
+
+
+# -- streaming evaluation of a large predictions file --------------------------------------------------------------
+
+#: Default --memory-budget: above it a predictions file is streamed, and exact AUC / AP keep all scores only
+#: while n x K x 8 bytes fit in it.
+DEFAULT_MEMORY_BUDGET = 1 << 30
+#: The in-memory path holds about this many copies of the decoded table (frame, float64 probs, output frames).
+IN_MEMORY_COPIES = 4
+#: Rows read per chunk when streaming.
+STREAM_CHUNK_ROWS = 100_000
+#: errors.csv of a streamed run: the most confident errors.
+STREAM_MAX_ERRORS = 10_000
+#: predictions.csv of a streamed run: a uniform random sample of rows (seeded).
+STREAM_SAMPLE_ROWS = 20_000
+STREAM_FORMATS = {".parquet": None, ".csv": ",", ".tsv": "\t"}
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30,
+          "t": 1 << 40, "tb": 1 << 40}
+
+
+def parse_memory_budget(value) -> int:
+    """Bytes from an int or a string such as ``1GB``, ``512MB``, ``2g`` (binary units)."""
+    if value is None:
+        return DEFAULT_MEMORY_BUDGET
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        budget = int(value)
+    else:
+        import re
+
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise UsageError(f"--memory-budget must be a size such as 1GB or 512MB, not {value!r}")
+        budget = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if budget <= 0:
+        raise UsageError(f"--memory-budget must be positive, got {value!r}")
+    return budget
+
+
+def estimated_table_bytes(path: str | Path) -> int | None:
+    """Bytes the in-memory path would need for this predictions file (None: not a streamable format)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in STREAM_FORMATS or not path.is_file():
+        return None
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        return int(meta.num_rows) * int(meta.num_columns) * 8 * IN_MEMORY_COPIES
+    return path.stat().st_size * IN_MEMORY_COPIES  # a CSV number takes about as many bytes as a float64
+
+
+def should_stream(path, *, memory_budget=None, stream: bool | None = None) -> bool:
+    """Whether ``evaluate --predictions path`` streams: forced by ``stream``, else when the in-memory path's
+    estimate exceeds the memory budget."""
+    if stream is not None:
+        return bool(stream)
+    size = estimated_table_bytes(path)
+    return size is not None and size > parse_memory_budget(memory_budget)
+
+
+def _iter_chunks(path: Path, *, encoding: str | None, chunk_rows: int):
+    """DataFrame chunks of a Parquet (row batches) or CSV / TSV (pandas chunksize, cells as strings) file."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # no pre-buffering of whole row groups and a small read buffer: memory follows chunk_rows
+        pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            df = batch.to_pandas()
+            del batch
+            yield df
+            pa.default_memory_pool().release_unused()
+        return
+    import pandas as pd
+
+    yield from pd.read_csv(path, sep=STREAM_FORMATS[suffix], dtype=str, keep_default_na=False, na_values=[""],
+                           encoding=encoding or "utf-8-sig", chunksize=chunk_rows)
+
+
+def _keep_top(kept: dict | None, new: dict, limit: int, *, largest: bool) -> dict:
+    """Merge column dicts and keep the ``limit`` rows with the largest (or smallest) ``_key``."""
+    if kept is not None:
+        new = {c: np.concatenate([kept[c], new[c]]) for c in new}
+    key = new["_key"]
+    if key.size > limit:
+        part = np.argpartition(-key if largest else key, limit - 1)[:limit]
+        new = {c: v[part] for c, v in new.items()}
+    return new
+
+
+def _stream_predictions_file(path, *, label_col, id_col, text_col, scores, normalize_probs, encoding, pos_label,
+                             n_resamples, seed, memory_budget, chunk_rows=None, max_errors=None,
+                             sample_rows=None, progress=None):
+    """One pass over the file in chunks: metric state, top errors, a uniform row sample."""
+    chunk_rows = chunk_rows or STREAM_CHUNK_ROWS
+    max_errors = max_errors or STREAM_MAX_ERRORS
+    sample_rows = sample_rows or STREAM_SAMPLE_ROWS
+    from modelqa.adapters.predictions_file import read_scores
+    from modelqa.data.load import file_sha256
+    from modelqa.data.schema import encode_labels, require_columns
+    from modelqa.metrics.streaming import ClassificationState
+
+    path = Path(path)
+    budget = parse_memory_budget(memory_budget)
+    n_rows_meta = None
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        n_rows_meta = pq.ParquetFile(path).metadata.num_rows
+    rng = np.random.default_rng(seed)
+    state = names = None
+    errors = sample = None
+    start = n_normalized = 0
+    for df in _iter_chunks(path, encoding=encoding, chunk_rows=chunk_rows):
+        n = len(df)
+        if n == 0:
+            continue
+        require_columns(df, {"label": label_col, "id": id_col}, path=path)
+        rows = np.arange(start + 1, start + n + 1)
+        try:
+            sc = read_scores(df, path=path, scores=scores, normalize_probs=normalize_probs)
+        except DataError as exc:
+            raise DataError(f"{exc} (row numbers counted from row {start + 1}, the first row of this chunk)",
+                            hint=exc.hint) from None
+        if sc is None:
+            raise DataError(f"{path}: streaming needs one prob_<label> column per class; this file has none",
+                            hint="a file of predicted labels only is small: raise --memory-budget to read it whole")
+        if names is None:
+            names = sc.labels
+            total = n_rows_meta
+            keep = total is not None and total * len(names) * 8 <= budget
+            state = ClassificationState(len(names), keep_scores=keep)
+        elif sc.labels != names:
+            raise DataError(f"{path}: the prob_ columns change between chunks")
+        y = encode_labels(df[label_col], label2id={c: i for i, c in enumerate(names)}, path=path,
+                          column=label_col, rows=rows)
+        probs = sc.probs
+        n_normalized += sc.n_normalized
+        state.update(y, probs)
+        pred = probs.argmax(axis=1)
+        conf = probs[np.arange(n), pred]
+        extra = {}
+        if id_col:
+            extra[id_col] = df[id_col].to_numpy(dtype=object)
+        if text_col in df.columns:
+            extra["text"] = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                                      for v in df[text_col]], dtype=object)
+        wrong = np.flatnonzero(pred != y)
+        cols = {"_key": conf[wrong], "row": rows[wrong], "y": y[wrong], "pred": pred[wrong],
+                "probs": probs[wrong], **{c: v[wrong] for c, v in extra.items()}}
+        errors = _keep_top(errors, cols, max_errors, largest=True)
+        key = rng.random(n)
+        cols = {"_key": key, "row": rows, "y": y, "pred": pred, "probs": probs, **extra}
+        sample = _keep_top(sample, cols, sample_rows, largest=False)
+        start += n
+        del df, sc, probs, cols
+        if progress is not None:
+            progress.log(f"streamed {start:,} rows" + (f" of {n_rows_meta:,}" if n_rows_meta else ""))
+    if state is None:
+        raise DataError(f"{path}: the file has no rows")
+    pos = _pos_label_id(pos_label, names)
+    result = state.compute(names, pos_label=pos, n_resamples=n_resamples, seed=seed)
+    if len(names) == 2:
+        result["positive_label"] = names[1 if pos is None else pos]
+    return {"labels": names, "result": result, "cm": state.cm, "errors": errors, "sample": sample,
+            "sha256": file_sha256(path), "n_normalized": n_normalized, "n_rows": start,
+            "keep_scores": state.keep_scores, "budget": budget, "chunk_rows": chunk_rows,
+            "max_errors": max_errors}
+
+
+def _frame_of(part: dict, names: list[str], id_col: str | None, order: np.ndarray):
+    from modelqa.api._frames import predictions_frame
+
+    part = {c: v[order] for c, v in part.items()}
+    frame = predictions_frame(labels=names, y_pred=part["pred"], probs=part["probs"], y_true=part["y"],
+                              texts=part.get("text"), ids=(id_col, part[id_col]) if id_col else None)
+    frame.insert(0, "row", part["row"].astype(np.int64))
+    return frame
+
+
+def _tables_from_confusion(cm: np.ndarray, names: list[str]):
+    """confusions.csv and distribution.csv from the counts (the same tables analysis builds from rows)."""
+    import pandas as pd
+
+    from modelqa.analysis.distribution import DISTRIBUTION_COLUMNS, distribution_flag
+
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    t_idx, p_idx = np.nonzero(off)
+    counts = off[t_idx, p_idx]
+    order = np.argsort(-counts, kind="stable")
+    t_idx, p_idx, counts = t_idx[order], p_idx[order], counts[order]
+    support = cm.sum(axis=1)
+    confusions = pd.DataFrame({"true_label": [names[i] for i in t_idx],
+                               "predicted_label": [names[j] for j in p_idx],
+                               "count": counts.astype(np.int64),
+                               "share_of_true": (counts / support[t_idx]).astype(np.float64)})
+    true, pred = support, cm.sum(axis=0)
+    distribution = pd.DataFrame({
+        "label": names, "true_count": true.astype(np.int64), "predicted_count": pred.astype(np.int64),
+        "difference": (pred - true).astype(np.int64),
+        "ratio": pd.Series([float(p / t) if t else None for p, t in zip(pred, true, strict=True)], dtype=object),
+        "flag": [distribution_flag(int(t), int(p)) for t, p in zip(true, pred, strict=True)]},
+        columns=DISTRIBUTION_COLUMNS)
+    return confusions, distribution
+
+
+def _streamed_evaluation(st: dict, *, id_col, info: dict, out, t0: float) -> Evaluation:
+    names = st["labels"]
+    err = st["errors"]
+    errors = _frame_of(err, names, id_col, np.argsort(-err["_key"], kind="stable")) if err else None
+    sample = _frame_of(st["sample"], names, id_col, np.argsort(st["sample"]["row"]))
+    if errors is None:
+        errors = sample.iloc[0:0]
+    confusions, distribution = _tables_from_confusion(st["cm"], names)
+    info["streaming"] = {
+        "rows": st["n_rows"], "chunk_rows": st["chunk_rows"], "memory_budget_bytes": st["budget"],
+        "auc_method": st["result"].get("auc_method"),
+        "predictions_csv": f"a uniform random sample of {len(sample):,} of {st['n_rows']:,} rows (seeded; "
+                           "column 'row' is the row number in the input file), not every row",
+        "errors_csv": f"the {len(errors):,} most confident errors (at most {STREAM_MAX_ERRORS:,})",
+        "report": "metrics and tables from every row; curves and example tables from the sample",
+    }
+    evaluation = Evaluation(result=st["result"], predictions=sample, errors=errors, confusions=confusions,
+                            distribution=distribution, run_info=info)
+    info["timing"] = {"total_s": round(time.perf_counter() - t0, 3)}
+    if out is not None:
+        evaluation.save(out)
+    return evaluation

