@@ -147,10 +147,18 @@ def classification_metrics(
         metrics.update(prob_metrics)
         per_class.update(prob_per_class)
 
+    return metrics_document(n_samples=int(y_true.size), names=names, metrics=metrics, per_class=per_class, cm=cm,
+                            support=support, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed)
+
+
+def metrics_document(*, n_samples: int, names: list[str], metrics: dict, per_class: dict, cm: np.ndarray,
+                     support: np.ndarray, n_resamples: int, confidence_level: float, seed: int) -> dict:
+    """The metrics.json document (schema version 1) from computed parts; shared by the
+    in-memory and the streaming paths so both write the same shape."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "task": "binary" if binary else "multiclass",
-        "n_samples": int(y_true.size),
+        "task": "binary" if len(names) == 2 else "multiclass",
+        "n_samples": n_samples,
         "labels": names,
         "metrics": metrics,
         "per_class": {

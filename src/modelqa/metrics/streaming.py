@@ -33,17 +33,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from modelqa.errors import DataError, UsageError
-from modelqa.metrics.bootstrap import bootstrap_intervals
 from modelqa.metrics.calibration import N_BINS as CALIBRATION_BINS
 from modelqa.metrics.calibration import ReliabilityTable
 from modelqa.metrics.checks import check_class_ids, check_labels, check_probs
 from modelqa.metrics.classification import (
-    SCHEMA_VERSION,
     TOP_K,
-    _baselines,
     _confusion_metrics,
     _mean_of_defined,
     _num,
+    metrics_document,
 )
 from modelqa.metrics.probabilistic import _EPS, top_k_hits
 from modelqa.metrics.ranking import average_precision_from_curve, binary_curve, roc_auc_from_curve
@@ -246,21 +244,9 @@ class ClassificationState:
                 }
                 metrics["auc_max_error"] = auc_info["auc_max_error"]["roc_auc"]
                 metrics["average_precision_max_error"] = auc_info["auc_max_error"]["average_precision"]
-        doc = {
-            "schema_version": SCHEMA_VERSION,
-            "task": "binary" if binary else "multiclass",
-            "n_samples": int(self.n),
-            "labels": names,
-            "metrics": metrics,
-            "per_class": {
-                name: {key: values[k] for key, values in per_class.items()} for k, name in enumerate(names)
-            },
-            "confusion_matrix": {"labels": list(names), "counts": cm.tolist()},
-            "baselines": _baselines(support, names),
-            "confidence_intervals": bootstrap_intervals(
-                cm, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed
-            ),
-        }
+        doc = metrics_document(n_samples=int(self.n), names=names, metrics=metrics, per_class=per_class, cm=cm,
+                               support=support, n_resamples=n_resamples, confidence_level=confidence_level,
+                               seed=seed)
         doc.update(auc_info)
         return doc
 
