@@ -226,6 +226,14 @@ def from_records(records: Sequence[Mapping], *, source: str = "<history>") -> Hi
     train_loss = columns.pop("train_loss", None) or columns.pop("loss", None)
     columns.pop("loss", None)
     val_loss = columns.pop("val_loss", None)
+    lr, train_metrics, val_metrics = _split_curves(columns)
+    return _finish(source, "modelqa", _epoch_numbers(records), train_loss, val_loss, train_metrics,
+                   val_metrics, lr)
+
+
+def _split_curves(columns: dict[str, list]) -> tuple[list | None, dict, dict]:
+    """The learning rate, training metrics and validation metrics (``val_<m>``) of the columns
+    left after the losses; ``train_<m>`` and ``<m>`` both name a training metric."""
     lr = next((columns.pop(k) for k in _LR_KEYS if k in columns), None)
     for k in _LR_KEYS:
         columns.pop(k, None)
@@ -234,12 +242,9 @@ def from_records(records: Sequence[Mapping], *, source: str = "<history>") -> Hi
     for key, values in columns.items():
         if key.startswith("val_"):
             val_metrics[_canon(key[4:])] = tuple(values)
-        elif key.startswith("train_"):
-            train_metrics[_canon(key[6:])] = tuple(values)
         else:
-            train_metrics[_canon(key)] = tuple(values)
-    return _finish(source, "modelqa", _epoch_numbers(records), train_loss, val_loss, train_metrics,
-                   val_metrics, lr)
+            train_metrics[_canon(key[6:] if key.startswith("train_") else key)] = tuple(values)
+    return lr, train_metrics, val_metrics
 
 
 def from_keras(history: Mapping[str, Sequence], *, source: str = "<history>") -> History:
@@ -263,16 +268,7 @@ def from_keras(history: Mapping[str, Sequence], *, source: str = "<history>") ->
                for k, vals in history.items()}
     train_loss = columns.pop("loss", None)
     val_loss = columns.pop("val_loss", None)
-    lr = next((columns.pop(k) for k in _LR_KEYS if k in columns), None)
-    for k in _LR_KEYS:
-        columns.pop(k, None)
-    train_metrics: dict[str, tuple[float, ...]] = {}
-    val_metrics: dict[str, tuple[float, ...]] = {}
-    for key, values in columns.items():
-        if key.startswith("val_"):
-            val_metrics[_canon(key[4:])] = tuple(values)
-        else:
-            train_metrics[_canon(key)] = tuple(values)
+    lr, train_metrics, val_metrics = _split_curves(columns)
     return _finish(source, "keras", tuple(range(1, n + 1)), train_loss, val_loss, train_metrics, val_metrics, lr)
 
 
