@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from modelqa._types import Progress
 from modelqa.errors import UsageError
+
+if TYPE_CHECKING:
+    from modelqa.engine.journal import ChunkJournal
+    from modelqa.engine.predict import TextPredictions
 
 
 def check_max_length(asked: int | None, model_limit: int) -> int:
@@ -14,21 +22,63 @@ def check_max_length(asked: int | None, model_limit: int) -> int:
     return int(asked)
 
 
+def check_chunk_rows(value: int | None) -> int:
+    from modelqa.engine.predict import DEFAULT_CHUNK_ROWS
+
+    if value is None:
+        return DEFAULT_CHUNK_ROWS
+    if value < 1:
+        raise UsageError(f"--chunk-rows must be at least 1, not {value}")
+    return int(value)
+
+
 def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size: int, progress: Progress,
-                   quantize: str = "none"):
+                   quantize: str = "none", chunk_rows: int | None = None, journal_dir: Path | None = None,
+                   fingerprint: dict | None = None, restart: bool = False) -> Predicted:
     """Batched predictions of ``clf`` (an adapters.hf.HFClassifier); logs truncated texts.
 
     ``quantize="int8"`` swaps ``clf.model`` for a dynamically int8-quantised copy first
-    (engine.quantize; CPU only)."""
+    (engine.quantize; CPU only). With ``journal_dir`` every finished chunk of ``chunk_rows``
+    rows is kept there (engine.journal) and a journal left by a killed run with the same
+    ``fingerprint`` (data hash and settings; the model hash and the numeric settings are added
+    here) is resumed; the caller drops it with ``.finished()`` on the result once its
+    final files are written. ``restart`` discards such a journal instead."""
     from modelqa.engine.predict import predict_texts
     from modelqa.engine.quantize import check_quantize, quantize_model
 
     length = check_max_length(max_length, clf.max_length)
-    if check_quantize(quantize) != "none":
+    chunk_rows = check_chunk_rows(chunk_rows)
+    quantize = check_quantize(quantize)
+    journal = None
+    if journal_dir is not None:
+        from modelqa.engine.journal import ChunkJournal, model_fingerprint
+
+        fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
+              "max_length": length, "batch_size": int(batch_size), "chunk_rows": chunk_rows,
+              "quantize": quantize, "device": str(clf.device)}
+        journal = ChunkJournal.open(journal_dir, fp, restart=restart)
+        if journal.n_done:
+            progress.log(f"resuming the unfinished run in {journal_dir}: {journal.rows_done()} of {len(texts)} "
+                         "rows already predicted")
+    if quantize != "none":
         clf.model = quantize_model(clf.model, quantize, device=clf.device)
     out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
-                        device=clf.device, progress=progress)
+                        device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal)
     if out.n_truncated:
         progress.log(f"{out.n_truncated} of {len(texts)} texts were longer than {length} tokens "
                      "and were truncated")
-    return out
+    return Predicted(out, journal)
+
+
+@dataclass
+class Predicted:
+    """The engine's ``TextPredictions`` and the journal that kept its chunks (None without
+    ``journal_dir``)."""
+
+    predictions: TextPredictions
+    journal: ChunkJournal | None = None
+
+    def finished(self) -> None:
+        """The final files are written: drop the chunks."""
+        if self.journal is not None:
+            self.journal.remove()

@@ -39,7 +39,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              command: str | None = None, loaded_model=None, task: str | None = None,
              threshold: float | None = None, min_recall: float | None = None,
              cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
-             stream: bool | None = None) -> Evaluation:
+             stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -57,6 +57,9 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     from the budget): a large Parquet / CSV / TSV ``predictions`` file with ``prob_<label>`` columns is
     read in chunks into mergeable metric states (docs/metrics.md, "Streaming"); then predictions.csv
     holds a uniform sample of rows and errors.csv the most confident errors (run.json says so).
+    ``chunk_rows`` / ``restart``: with a text model and ``out``, each finished chunk of predictions
+    is kept in ``out/.partial/``; the same call after a crash resumes from there (``restart``
+    discards it instead), and the folder is removed once the run folder is written.
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
@@ -127,16 +130,21 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
         ev_in = _from_model(model, loaded_model, data, text_col=text_col, label_col=label_col, id_col=id_col,
                             labels=labels, label_map=label_map, on_empty=on_empty, encoding=encoding, sheet=sheet,
                             batch_size=batch_size, max_length=max_length, device=device,
-                            allow_pickle=allow_pickle, progress=progress, rules=rules)
+                            allow_pickle=allow_pickle, progress=progress, rules=rules, chunk_rows=chunk_rows,
+                            restart=restart, out=out)
         info.update({"model": str(ev_in["model_path"]), "data": str(data), "data_sha256": ev_in["sha256"],
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
-                     "tokens": ev_in["n_tokens"]})
-    return evaluate_arrays(task=task or "classification", labels=ev_in.get("labels"), y_true=ev_in["y_true"],
-                           y_pred=ev_in["y_pred"], probs=ev_in.get("probs"), texts=ev_in["texts"],
-                           ids=ev_in["ids"], run_info=info, out=out, pos_label=pos_label, threshold=threshold,
-                           min_recall=min_recall, cost=cost, n_resamples=n_resamples, seed=seed,
-                           timing=ev_in.get("timing"), started=t0, actions=rules)
+                     "tokens": ev_in["n_tokens"], "resumed_rows": ev_in["run"].predictions.resumed_rows})
+    evaluation = evaluate_arrays(task=task or "classification", labels=ev_in.get("labels"),
+                                 y_true=ev_in["y_true"], y_pred=ev_in["y_pred"], probs=ev_in.get("probs"),
+                                 texts=ev_in["texts"], ids=ev_in["ids"], run_info=info, out=out,
+                                 pos_label=pos_label, threshold=threshold, min_recall=min_recall, cost=cost,
+                                 n_resamples=n_resamples, seed=seed, timing=ev_in.get("timing"), started=t0,
+                                 actions=rules)
+    if ev_in.get("run") is not None:
+        ev_in["run"].finished()
+    return evaluation
 
 
 def evaluate_arrays(*, task: str, y_true, y_pred=None, probs=None, labels: Sequence[str] | None = None,
@@ -356,7 +364,8 @@ def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> d
 
 
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,
-                encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None) -> dict:
+                encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None,
+                chunk_rows=None, restart=False, out=None) -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
 
@@ -369,8 +378,17 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
     if rules is not None:
         rules.check_labels(clf.labels)  # before the (long) prediction run
     t_load = time.perf_counter()
-    out = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress)
-    return {"labels": clf.labels, "y_true": y_true, "y_pred": out.probs.argmax(axis=1), "probs": out.probs,
+    journal_dir = None
+    if out is not None:
+        from modelqa.engine.journal import journal_dir_for
+
+        journal_dir = journal_dir_for(out, run_folder=True)
+    run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
+                         chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
+                         fingerprint={"data_sha256": table.sha256, "text_col": text_col, "label_col": label_col,
+                                      "on_empty": on_empty})
+    out = run.predictions
+    return {"run": run, "labels": clf.labels, "y_true": y_true, "y_pred": out.probs.argmax(axis=1), "probs": out.probs,
             "texts": table.texts, "ids": table.ids, "sha256": table.sha256, "model_path": clf.path,
             "device": clf.device, "max_length": out.max_length, "n_truncated": out.n_truncated,
             "skipped": table.skipped_rows, "n_tokens": out.n_tokens,

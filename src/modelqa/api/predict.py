@@ -20,14 +20,18 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             encoding: str | None = None, sheet: str | int | None = None, batch_size: int = 64,
             max_length: int | None = None, device: str = "auto", allow_pickle: bool = False,
             out: str | Path | None = None, progress: Progress | None = None, actions=None,
-            quantize: str = "none") -> pd.DataFrame:
+            quantize: str = "none", chunk_rows: int | None = None, restart: bool = False) -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
 
     ``actions`` (a YAML path, a mapping or an ``ActionRules``; docs/actions.md) adds an
     ``action`` column after ``confidence`` and ``attrs["actions"]`` (counts per action, the
-    ``actions`` section of metrics.json without accuracy). Refused for regression models."""
+    ``actions`` section of metrics.json without accuracy). Refused for regression models.
+
+    A text model with ``out`` keeps each finished chunk of ``chunk_rows`` rows in
+    ``.<out name>.partial/`` next to ``out``: the same call after a crash resumes from there
+    (``restart=True`` discards it) and the folder is removed once ``out`` is written."""
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.adapters.tabular import is_tabular_model
     from modelqa.engine.quantize import check_quantize
@@ -71,19 +75,27 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     clf = load_hf_classifier(model, device=device, labels=labels, label_map=label_map, allow_pickle=allow_pickle)
     if rules is not None:
         rules.check_labels(clf.labels)
-    res = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
-                         quantize=quantize)
+    journal_dir = None
+    if out is not None:
+        from modelqa.engine.journal import journal_dir_for
+
+        journal_dir = journal_dir_for(out, run_folder=False)
+    run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
+                         quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
+                         fingerprint={"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty})
+    res = run.predictions
     frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
                         "max_length": res.max_length, "seconds": res.seconds,
                         "quantize": quantize})
     if rules is not None:
-        return _with_actions(frame, rules, out)
-    if out is not None:
+        frame = _with_actions(frame, rules, out)
+    elif out is not None:
         from modelqa.report.tables import write_table
 
         write_table(frame, Path(out))
+    run.finished()
     return frame
 
 

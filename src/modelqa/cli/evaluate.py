@@ -67,6 +67,8 @@ def evaluate_cmd(
                                 "CSV / TSV file is streamed in chunks (predictions.csv then holds a sample of rows, "
                                 "errors.csv the 10,000 most confident errors), and exact AUC / AP are used while "
                                 "rows x classes x 8 bytes fit in it (else binned, with the error bound).")] = None,
+    chunk_rows: o.ChunkRows = None,
+    restart: o.Restart = False,
     output_format: o.Format = "table",
     quiet: o.Quiet = False,
 ) -> None:
@@ -77,6 +79,10 @@ def evaluate_cmd(
     confusions.csv or distribution.csv; its errors.csv holds the largest residuals.
     With --actions, predictions.csv and errors.csv get an 'action' column and metrics.json
     counts (and accuracy) per action.
+
+    With a model, finished chunks of predictions are kept in OUT/.partial until the run
+    folder is written: the same command after a crash or a kill resumes from the last
+    complete chunk (a changed model, data file or setting is refused; --restart starts over).
     """
     from modelqa.api.evaluate import evaluate
     from modelqa.report.console import make_progress, print_json, print_summary
@@ -91,7 +97,7 @@ def evaluate_cmd(
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
-                  actions=actions, memory_budget=memory_budget)
+                  actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart)
     if output_format == "json":
         print_json(ev.result)
         return

@@ -26,6 +26,11 @@ LabelMap = Annotated[str | None, typer.Option(
     "--label-map", help="JSON file or text mapping ids to names ({\"0\": \"neg\", …}) or names to ids.")]
 AllowPickle = Annotated[bool, typer.Option(
     "--allow-pickle", help="Load pytorch_model.bin (pickle) weights. Only for models you trust.")]
+ChunkRows = Annotated[int | None, typer.Option(
+    "--chunk-rows", min=1, help="Rows per durable chunk of a model's predictions (default 4096). With --out, "
+                                "finished chunks are kept so a killed run resumes when started again.")]
+Restart = Annotated[bool, typer.Option(
+    "--restart", help="Discard the chunks an unfinished run left in --out and predict every row again.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines.")]
 Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (for people) or 'json' (for programs).")]
 

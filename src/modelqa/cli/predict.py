@@ -30,12 +30,18 @@ def predict_cmd(
     quantize: Annotated[str, typer.Option(
         "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
         "float32; argmax agrees with float32 on most rows, see docs/performance.md).")] = "none",
+    chunk_rows: o.ChunkRows = None,
+    restart: o.Restart = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Predict labels for unlabelled texts.
 
     Writes the id column, text, predicted_label, confidence and prob_<label> per class
     (with --actions, an 'action' column after confidence).
+
+    Finished chunks are kept in .OUT.partial next to --out until the file is written: the
+    same command after a crash or a kill resumes from the last complete chunk (a changed
+    model, data file or setting is refused; --restart starts over).
     """
     from modelqa.api.predict import predict
     from modelqa.report.console import make_progress
@@ -46,7 +52,8 @@ def predict_cmd(
     frame = predict(model=model, data=data, out=out, text_col=text_col, id_col=id_col,
                     labels=o.split_labels(labels), label_map=label_map, on_empty=on_empty, encoding=encoding,
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
-                    allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize)
+                    allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
+                    chunk_rows=chunk_rows, restart=restart)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()

@@ -1,5 +1,13 @@
-"""Batched inference for text classifiers: tokenise once, sort by length, pad per batch,
-run under torch.inference_mode(), put results back in input order.
+"""Batched inference for text classifiers: tokenise, sort by length, pad per batch, run
+under torch.inference_mode(), put results back in input order.
+
+Rows are taken in chunks of ``chunk_rows`` input rows (length sorting happens inside each
+chunk). A chunk is the unit of durable work: a ``ChunkStore`` (engine.journal) can hand back
+chunks a killed run already finished, and keeps each new one as soon as it is done. The next
+chunk is tokenised in a background thread while the model runs the current one.
+
+The model call goes through a ``Forward`` (a batch in, ``(b, K)`` float32 logits out): the
+torch model by default, or another backend such as ONNX Runtime (engine.onnx_backend).
 
 Progress goes through the callback protocol in modelqa._types; this layer never draws.
 """
@@ -7,13 +15,20 @@ Progress goes through the callback protocol in modelqa._types; this layer never 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from modelqa._types import NullProgress, Progress
-from modelqa.engine.batching import length_sorted_batches
+from modelqa.engine.batching import Batch, length_sorted_batches
+
+#: Input rows per chunk: the unit of length sorting, prefetching and resumable work.
+DEFAULT_CHUNK_ROWS = 4096
+
+Forward = Callable[[Batch], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,22 @@ class TextPredictions:
     max_length: int
     seconds: float
     n_tokens: int
+    resumed_rows: int = 0      # rows taken from a ChunkStore instead of being predicted
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    logits: np.ndarray         # (rows in the chunk, K) float32, input order
+    n_tokens: int
+    n_truncated: int
+
+
+class ChunkStore(Protocol):
+    """Durable chunk results (engine.journal.ChunkJournal writes them to disk)."""
+
+    def load(self, index: int) -> ChunkResult | None: ...
+
+    def save(self, index: int, result: ChunkResult) -> None: ...
 
 
 def tokenize(tokenizer, texts: Sequence[str], *, max_length: int) -> tuple[dict, int]:
@@ -44,39 +75,100 @@ def count_truncated(tokenizer, texts: Sequence[str], truncated_ids, max_length: 
     return sum(1 for ids in full if len(ids) > max_length)
 
 
+def torch_forward(model, device: str = "cpu") -> Forward:
+    """The model's logits for a batch (call inside ``torch.inference_mode()``)."""
+    import torch
+
+    def forward(batch: Batch) -> np.ndarray:
+        inputs = {"input_ids": torch.from_numpy(batch.input_ids).to(device),
+                  "attention_mask": torch.from_numpy(batch.attention_mask).to(device)}
+        for k, v in batch.extra.items():
+            inputs[k] = torch.from_numpy(v).to(device)
+        return model(**inputs).logits.float().cpu().numpy()
+
+    return forward
+
+
+def chunk_bounds(n: int, chunk_rows: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` input rows of each chunk."""
+    return [(s, min(s + chunk_rows, n)) for s in range(0, n, chunk_rows)]
+
+
 def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, batch_size: int = 64,
-                  device: str = "cpu", progress: Progress | None = None,
-                  max_tokens: int | None = None) -> TextPredictions:
-    """Class probabilities for ``texts`` in input order."""
+                  device: str = "cpu", progress: Progress | None = None, max_tokens: int | None = None,
+                  forward: Forward | None = None, chunk_rows: int | None = None,
+                  store: ChunkStore | None = None, prefetch: bool = True) -> TextPredictions:
+    """Class probabilities for ``texts`` in input order.
+
+    ``forward`` replaces the torch model call (``model`` then only gives ``config.num_labels``);
+    ``store`` supplies finished chunks and keeps new ones; ``prefetch`` tokenises the next
+    chunk while the current one runs."""
     import torch
 
     progress = progress or NullProgress()
     t0 = time.perf_counter()
     n = len(texts)
-    enc, n_trunc = tokenize(tokenizer, texts, max_length=max_length)
+    chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     num_labels = int(model.config.num_labels)
     logits_out = np.empty((n, num_labels), dtype=np.float32)
-    n_tokens = sum(len(x) for x in enc["input_ids"])
+    forward = forward or torch_forward(model, device)
+    bounds = chunk_bounds(n, chunk_rows)
+    done: dict[int, ChunkResult] = {}
+    if store is not None:
+        for i in range(len(bounds)):
+            got = store.load(i)
+            if got is not None:
+                done[i] = got
+    todo = [i for i in range(len(bounds)) if i not in done]
+    n_tokens = n_trunc = resumed = 0
+    for i, res in done.items():
+        s, e = bounds[i]
+        logits_out[s:e] = res.logits
+        n_tokens += res.n_tokens
+        n_trunc += res.n_truncated
+        resumed += e - s
+
+    def tok(i: int):
+        s, e = bounds[i]
+        return tokenize(tokenizer, texts[s:e], max_length=max_length)
+
     was_training = model.training
     model.eval()
     progress.start(n, "Predicting")
+    progress.advance(resumed)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelqa-tokenize") if prefetch and todo else None
     try:
+        pending = pool.submit(tok, todo[0]) if pool else None
         with torch.inference_mode():
-            for batch in length_sorted_batches(enc, batch_size=batch_size, pad_id=pad_id, max_tokens=max_tokens):
-                inputs = {"input_ids": torch.from_numpy(batch.input_ids).to(device),
-                          "attention_mask": torch.from_numpy(batch.attention_mask).to(device)}
-                for k, v in batch.extra.items():
-                    inputs[k] = torch.from_numpy(v).to(device)
-                out = model(**inputs).logits
-                logits_out[batch.rows] = out.float().cpu().numpy()
-                progress.advance(len(batch.rows))
+            for pos, i in enumerate(todo):
+                enc, trunc = pending.result() if pool else tok(i)
+                if pool and pos + 1 < len(todo):
+                    pending = pool.submit(tok, todo[pos + 1])
+                s, e = bounds[i]
+                chunk_logits = np.empty((e - s, num_labels), dtype=np.float32)
+                for batch in length_sorted_batches(enc, batch_size=batch_size, pad_id=pad_id,
+                                                   max_tokens=max_tokens):
+                    chunk_logits[batch.rows] = forward(batch)
+                    progress.advance(len(batch.rows))
+                res = ChunkResult(logits=chunk_logits, n_tokens=sum(len(x) for x in enc["input_ids"]),
+                                  n_truncated=trunc)
+                if store is not None:
+                    store.save(i, res)
+                logits_out[s:e] = chunk_logits
+                n_tokens += res.n_tokens
+                n_trunc += trunc
     finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
         progress.finish()
         if was_training:
             model.train()
     return TextPredictions(probs=softmax(logits_out), logits=logits_out, n_truncated=n_trunc,
-                           max_length=max_length, seconds=time.perf_counter() - t0, n_tokens=n_tokens)
+                           max_length=max_length, seconds=time.perf_counter() - t0, n_tokens=n_tokens,
+                           resumed_rows=resumed)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
