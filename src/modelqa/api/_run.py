@@ -34,34 +34,40 @@ def check_chunk_rows(value: int | None) -> int:
 
 def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size: int, progress: Progress,
                    quantize: str = "none", chunk_rows: int | None = None, journal_dir: Path | None = None,
-                   fingerprint: dict | None = None, restart: bool = False) -> Predicted:
+                   fingerprint: dict | None = None, restart: bool = False, precision: str = "fp32") -> Predicted:
     """Batched predictions of ``clf`` (an adapters.hf.HFClassifier); logs truncated texts.
 
     ``quantize="int8"`` swaps ``clf.model`` for a dynamically int8-quantised copy first
-    (engine.quantize; CPU only). With ``journal_dir`` every finished chunk of ``chunk_rows``
+    (engine.quantize; CPU only); ``precision`` "bf16" / "fp16" casts the weights first. With
+    ``journal_dir`` every finished chunk of ``chunk_rows``
     rows is kept there (engine.journal) and a journal left by a killed run with the same
     ``fingerprint`` (data hash and settings; the model hash and the numeric settings are added
     here) is resumed; the caller drops it with ``.finished()`` on the result once its
     final files are written. ``restart`` discards such a journal instead."""
     from modelqa.engine.predict import predict_texts
-    from modelqa.engine.quantize import check_quantize, quantize_model
+    from modelqa.engine.quantize import cast_model, check_precision, check_quantize, quantize_model
 
     length = check_max_length(max_length, clf.max_length)
     chunk_rows = check_chunk_rows(chunk_rows)
     quantize = check_quantize(quantize)
+    precision = check_precision(precision, clf.device)
+    if quantize != "none" and precision != "fp32":
+        raise UsageError(f"--quantize {quantize} and --precision {precision} do not go together",
+                         hint="int8 layers keep float32 activations; choose one of the two")
     journal = None
     if journal_dir is not None:
         from modelqa.engine.journal import ChunkJournal, model_fingerprint
 
         fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
               "max_length": length, "batch_size": int(batch_size), "chunk_rows": chunk_rows,
-              "quantize": quantize, "device": str(clf.device)}
+              "quantize": quantize, "precision": precision, "device": str(clf.device)}
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
             progress.log(f"resuming the unfinished run in {journal_dir}: {journal.rows_done()} of {len(texts)} "
                          "rows already predicted")
     if quantize != "none":
         clf.model = quantize_model(clf.model, quantize, device=clf.device)
+    clf.model = cast_model(clf.model, precision, device=clf.device)
     out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
                         device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal)
     if out.n_truncated:

@@ -39,7 +39,8 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              command: str | None = None, loaded_model=None, task: str | None = None,
              threshold: float | None = None, min_recall: float | None = None,
              cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
-             stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False) -> Evaluation:
+             stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False,
+             precision: str = "fp32") -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -60,6 +61,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     ``chunk_rows`` / ``restart``: with a text model and ``out``, each finished chunk of predictions
     is kept in ``out/.partial/``; the same call after a crash resumes from there (``restart``
     discards it instead), and the folder is removed once the run folder is written.
+    ``precision``: "fp32", "bf16" or "fp16" (GPU) weights for a text model (engine.quantize).
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
@@ -74,6 +76,9 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
         _refuse_for_regression(pos_label=pos_label, threshold=threshold, min_recall=min_recall, cost=cost,
                                scores=scores, normalize_probs=normalize_probs, actions=actions)
     rules = _early_rules(actions)
+    if precision != "fp32" and (predictions is not None or (loaded_model is None and _is_tabular(model))):
+        raise UsageError("--precision applies to a text model's weights; it does not apply to a --predictions "
+                         "file or a tabular model")
     if predictions is not None:
         if data is not None:
             raise UsageError("--data is for --model; a --predictions file already holds the labels")
@@ -131,11 +136,12 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                             labels=labels, label_map=label_map, on_empty=on_empty, encoding=encoding, sheet=sheet,
                             batch_size=batch_size, max_length=max_length, device=device,
                             allow_pickle=allow_pickle, progress=progress, rules=rules, chunk_rows=chunk_rows,
-                            restart=restart, out=out)
+                            restart=restart, out=out, precision=precision)
         info.update({"model": str(ev_in["model_path"]), "data": str(data), "data_sha256": ev_in["sha256"],
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
-                     "tokens": ev_in["n_tokens"], "resumed_rows": ev_in["run"].predictions.resumed_rows})
+                     "tokens": ev_in["n_tokens"], "precision": precision,
+                     "resumed_rows": ev_in["run"].predictions.resumed_rows})
     evaluation = evaluate_arrays(task=task or "classification", labels=ev_in.get("labels"),
                                  y_true=ev_in["y_true"], y_pred=ev_in["y_pred"], probs=ev_in.get("probs"),
                                  texts=ev_in["texts"], ids=ev_in["ids"], run_info=info, out=out,
@@ -365,7 +371,7 @@ def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> d
 
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,
                 encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None,
-                chunk_rows=None, restart=False, out=None) -> dict:
+                chunk_rows=None, restart=False, out=None, precision="fp32") -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
 
@@ -384,7 +390,7 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
 
         journal_dir = journal_dir_for(out, run_folder=True)
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
-                         chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
+                         chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart, precision=precision,
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "label_col": label_col,
                                       "on_empty": on_empty})
     out = run.predictions

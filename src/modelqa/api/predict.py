@@ -20,7 +20,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             encoding: str | None = None, sheet: str | int | None = None, batch_size: int = 64,
             max_length: int | None = None, device: str = "auto", allow_pickle: bool = False,
             out: str | Path | None = None, progress: Progress | None = None, actions=None,
-            quantize: str = "none", chunk_rows: int | None = None, restart: bool = False) -> pd.DataFrame:
+            quantize: str = "none", chunk_rows: int | None = None, restart: bool = False,
+            precision: str = "fp32") -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
@@ -49,8 +50,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     if is_tabular_model(model):
         from modelqa.api.tabular import predict_tabular
 
-        if check_quantize(quantize) != "none":
-            raise UsageError(f"--quantize does not apply to a tabular model ({model})")
+        if check_quantize(quantize) != "none" or precision != "fp32":
+            raise UsageError(f"--quantize and --precision do not apply to a tabular model ({model})")
         for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length)):
             if value is not None:
                 raise UsageError(f"{flag} does not apply to a tabular model ({model})")
@@ -82,13 +83,14 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
         journal_dir = journal_dir_for(out, run_folder=False)
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
                          quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
+                         precision=precision,
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty})
     res = run.predictions
     frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
                         "max_length": res.max_length, "seconds": res.seconds,
-                        "quantize": quantize})
+                        "quantize": quantize, "precision": precision})
     if rules is not None:
         frame = _with_actions(frame, rules, out)
     elif out is not None:

@@ -67,6 +67,7 @@ def evaluate_cmd(
                                 "CSV / TSV file is streamed in chunks (predictions.csv then holds a sample of rows, "
                                 "errors.csv the 10,000 most confident errors), and exact AUC / AP are used while "
                                 "rows x classes x 8 bytes fit in it (else binned, with the error bound).")] = None,
+    precision: o.Precision = "fp32",
     chunk_rows: o.ChunkRows = None,
     restart: o.Restart = False,
     output_format: o.Format = "table",
@@ -97,7 +98,8 @@ def evaluate_cmd(
                   encoding=encoding, sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length,
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
-                  actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart)
+                  actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart,
+                  precision=precision)
     if output_format == "json":
         print_json(ev.result)
         return

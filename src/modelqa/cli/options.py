@@ -26,6 +26,9 @@ LabelMap = Annotated[str | None, typer.Option(
     "--label-map", help="JSON file or text mapping ids to names ({\"0\": \"neg\", …}) or names to ids.")]
 AllowPickle = Annotated[bool, typer.Option(
     "--allow-pickle", help="Load pytorch_model.bin (pickle) weights. Only for models you trust.")]
+Precision = Annotated[str, typer.Option(
+    "--precision", help="fp32 (default), bf16 (GPU, or a CPU with AVX512-BF16/AMX: faster, probabilities within "
+                        "about 0.03) or fp16 (GPU only). See docs/performance.md.")]
 ChunkRows = Annotated[int | None, typer.Option(
     "--chunk-rows", min=1, help="Rows per durable chunk of a model's predictions (default 4096). With --out, "
                                 "finished chunks are kept so a killed run resumes when started again.")]

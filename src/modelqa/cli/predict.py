@@ -30,6 +30,7 @@ def predict_cmd(
     quantize: Annotated[str, typer.Option(
         "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
         "float32; argmax agrees with float32 on most rows, see docs/performance.md).")] = "none",
+    precision: o.Precision = "fp32",
     chunk_rows: o.ChunkRows = None,
     restart: o.Restart = False,
     quiet: o.Quiet = False,
@@ -53,7 +54,7 @@ def predict_cmd(
                     labels=o.split_labels(labels), label_map=label_map, on_empty=on_empty, encoding=encoding,
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
                     allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
-                    chunk_rows=chunk_rows, restart=restart)
+                    chunk_rows=chunk_rows, restart=restart, precision=precision)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()

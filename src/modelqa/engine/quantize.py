@@ -48,3 +48,28 @@ def quantize_model(model, scheme: str = "int8", *, keep_fp32: tuple[str, ...] = 
     with warnings.catch_warnings():  # torch 2.13 flags its quantised-tensor API as deprecated
         warnings.filterwarnings("ignore", message=".*quantize_per_(tensor|channel).*", category=UserWarning)
         return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=False)
+
+
+PRECISION_CHOICES = ("fp32", "bf16", "fp16")
+
+
+def check_precision(value: str | None, device: str = "cpu") -> str:
+    """``fp32`` (default) everywhere; ``bf16`` on a GPU or a CPU (fast where the CPU has
+    AVX512-BF16 / AMX, slow elsewhere); ``fp16`` on a GPU only (CPU kernels are slow or missing)."""
+    value = (value or "fp32").lower()
+    if value not in PRECISION_CHOICES:
+        raise UsageError(f"--precision must be one of {', '.join(PRECISION_CHOICES)}, not {value!r}")
+    if value == "fp16" and not str(device).startswith("cuda"):
+        raise UsageError("--precision fp16 runs on a CUDA GPU only", hint="use --precision bf16 on the CPU")
+    return value
+
+
+def cast_model(model, precision: str = "fp32", *, device: str = "cpu"):
+    """The model with its weights in ``precision`` (``fp32`` returns it unchanged). The logits
+    are turned back into float32 by the engine before the softmax."""
+    precision = check_precision(precision, device)
+    if precision == "fp32":
+        return model
+    import torch
+
+    return model.to({"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
