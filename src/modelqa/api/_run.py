@@ -34,7 +34,9 @@ def check_chunk_rows(value: int | None) -> int:
 
 def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size: int, progress: Progress,
                    quantize: str = "none", chunk_rows: int | None = None, journal_dir: Path | None = None,
-                   fingerprint: dict | None = None, restart: bool = False, precision: str = "fp32") -> Predicted:
+                   fingerprint: dict | None = None, restart: bool = False, precision: str = "fp32",
+                   engine: str = "local", ray_actors: int | None = None, load_options: dict | None = None,
+                   device_asked: str = "auto") -> Predicted:
     """Batched predictions of ``clf`` (an adapters.hf.HFClassifier); logs truncated texts.
 
     ``quantize="int8"`` swaps ``clf.model`` for a dynamically int8-quantised copy first
@@ -43,14 +45,23 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
     rows is kept there (engine.journal) and a journal left by a killed run with the same
     ``fingerprint`` (data hash and settings; the model hash and the numeric settings are added
     here) is resumed; the caller drops it with ``.finished()`` on the result once its
-    final files are written. ``restart`` discards such a journal instead."""
+    final files are written. ``restart`` discards such a journal instead.
+
+    ``engine="ray"`` predicts with a pool of ``ray_actors`` Ray actors (engine.ray_engine), each
+    loading the model folder again with ``load_options`` (labels, label_map, allow_pickle) on
+    the device ``device_asked`` says ("cpu": no GPU; "cuda": one GPU each; "auto": one GPU each
+    when the cluster has GPUs); ``clf`` is then the driver's CPU copy (labels, max length).
+    Chunks, journal and results are the local engine's."""
     from modelqa.engine.predict import predict_texts
     from modelqa.engine.quantize import cast_model, check_precision, check_quantize, quantize_model
+    from modelqa.engine.ray_engine import check_engine
 
     length = check_max_length(max_length, clf.max_length)
     chunk_rows = check_chunk_rows(chunk_rows)
     quantize = check_quantize(quantize)
-    precision = check_precision(precision, clf.device)
+    engine = check_engine(engine)
+    run_device = ray_device(device_asked) if engine == "ray" else str(clf.device)
+    precision = check_precision(precision, "cuda" if run_device == "ray-gpu" else run_device)
     if quantize != "none" and precision != "fp32":
         raise UsageError(f"--quantize {quantize} and --precision {precision} do not go together",
                          hint="int8 layers keep float32 activations; choose one of the two")
@@ -60,20 +71,38 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
 
         fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
               "max_length": length, "batch_size": int(batch_size), "chunk_rows": chunk_rows,
-              "quantize": quantize, "precision": precision, "device": str(clf.device)}
+              "quantize": quantize, "precision": precision, "device": run_device}
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
             progress.log(f"resuming the unfinished run in {journal_dir}: {journal.rows_done()} of {len(texts)} "
                          "rows already predicted")
-    if quantize != "none":
-        clf.model = quantize_model(clf.model, quantize, device=clf.device)
-    clf.model = cast_model(clf.model, precision, device=clf.device)
-    out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
-                        device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal)
+    if engine == "ray":
+        from modelqa.engine.ray_engine import predict_texts_ray
+
+        out = predict_texts_ray(clf.path, texts, max_length=length, batch_size=batch_size, quantize=quantize,
+                                precision=precision, block_rows=chunk_rows, num_actors=ray_actors,
+                                gpus_per_actor={"ray-cpu": 0.0, "ray-gpu": 1.0}.get(run_device), progress=progress,
+                                store=journal, **(load_options or {}))
+    else:
+        if quantize != "none":
+            clf.model = quantize_model(clf.model, quantize, device=clf.device)
+        clf.model = cast_model(clf.model, precision, device=clf.device)
+        out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
+                            device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal)
     if out.n_truncated:
         progress.log(f"{out.n_truncated} of {len(texts)} texts were longer than {length} tokens "
                      "and were truncated")
     return Predicted(out, journal)
+
+
+def ray_device(device: str) -> str:
+    """What ``--device`` means for Ray actors: "ray-cpu", "ray-gpu" or "ray-auto"."""
+    return {"cpu": "ray-cpu", "auto": "ray-auto"}.get(device, "ray-gpu")
+
+
+def driver_device(device: str, engine: str) -> str:
+    """Where the driver loads its copy of the model: the CPU under Ray (actors predict)."""
+    return "cpu" if engine == "ray" else device
 
 
 @dataclass

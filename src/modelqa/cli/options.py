@@ -29,6 +29,12 @@ AllowPickle = Annotated[bool, typer.Option(
 Precision = Annotated[str, typer.Option(
     "--precision", help="fp32 (default), bf16 (GPU, or a CPU with AVX512-BF16/AMX: faster, probabilities within "
                         "about 0.03) or fp16 (GPU only). See docs/performance.md.")]
+Engine = Annotated[str, typer.Option(
+    "--engine", help="local (default), or ray: predict with a pool of Ray actors, on this machine or the cluster "
+                     "RAY_ADDRESS names (pip install \"modelqa[ray]\"; docs/ray.md).")]
+RayActors = Annotated[int | None, typer.Option(
+    "--ray-actors", min=1, help="With --engine ray: actors, each loading the model once (default: as many as the "
+                                "cluster's CPUs, or GPUs, allow, at most one per chunk).")]
 ChunkRows = Annotated[int | None, typer.Option(
     "--chunk-rows", min=1, help="Rows per durable chunk of a model's predictions (default 4096). With --out, "
                                 "finished chunks are kept so a killed run resumes when started again.")]

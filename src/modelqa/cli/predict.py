@@ -31,6 +31,8 @@ def predict_cmd(
         "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
         "float32; argmax agrees with float32 on most rows, see docs/performance.md).")] = "none",
     precision: o.Precision = "fp32",
+    engine: o.Engine = "local",
+    ray_actors: o.RayActors = None,
     chunk_rows: o.ChunkRows = None,
     restart: o.Restart = False,
     quiet: o.Quiet = False,
@@ -54,7 +56,8 @@ def predict_cmd(
                     labels=o.split_labels(labels), label_map=label_map, on_empty=on_empty, encoding=encoding,
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
                     allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
-                    chunk_rows=chunk_rows, restart=restart, precision=precision)
+                    chunk_rows=chunk_rows, restart=restart, precision=precision, engine=engine,
+                    ray_actors=ray_actors)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()
