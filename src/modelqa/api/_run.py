@@ -36,7 +36,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
                    quantize: str = "none", chunk_rows: int | None = None, journal_dir: Path | None = None,
                    fingerprint: dict | None = None, restart: bool = False, precision: str = "fp32",
                    engine: str = "local", ray_actors: int | None = None, load_options: dict | None = None,
-                   device_asked: str = "auto") -> Predicted:
+                   device_asked: str = "auto", backend: str = "torch") -> Predicted:
     """Batched predictions of ``clf`` (an adapters.hf.HFClassifier); logs truncated texts.
 
     ``quantize="int8"`` swaps ``clf.model`` for a dynamically int8-quantised copy first
@@ -51,7 +51,10 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
     loading the model folder again with ``load_options`` (labels, label_map, allow_pickle) on
     the device ``device_asked`` says ("cpu": no GPU; "cuda": one GPU each; "auto": one GPU each
     when the cluster has GPUs); ``clf`` is then the driver's CPU copy (labels, max length).
-    Chunks, journal and results are the local engine's."""
+    Chunks, journal and results are the local engine's.
+    ``backend="onnx"`` runs the model with ONNX Runtime on the CPU (engine.onnx_backend: exported
+    once, cached next to the model by its weights' hash)."""
+    from modelqa.engine.onnx_backend import check_backend
     from modelqa.engine.predict import predict_texts
     from modelqa.engine.quantize import cast_model, check_precision, check_quantize, quantize_model
     from modelqa.engine.ray_engine import check_engine
@@ -62,6 +65,10 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
     engine = check_engine(engine)
     run_device = ray_device(device_asked) if engine == "ray" else str(clf.device)
     precision = check_precision(precision, "cuda" if run_device == "ray-gpu" else run_device)
+    backend = check_backend(backend)
+    if backend == "onnx" and (quantize != "none" or precision != "fp32" or engine != "local"):
+        raise UsageError("--backend onnx runs the float32 model on this machine's CPU; it does not go with "
+                         "--quantize, --precision or --engine ray")
     if quantize != "none" and precision != "fp32":
         raise UsageError(f"--quantize {quantize} and --precision {precision} do not go together",
                          hint="int8 layers keep float32 activations; choose one of the two")
@@ -71,7 +78,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
 
         fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
               "max_length": length, "batch_size": int(batch_size), "chunk_rows": chunk_rows,
-              "quantize": quantize, "precision": precision, "device": run_device}
+              "quantize": quantize, "precision": precision, "device": run_device, "backend": backend}
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
             progress.log(f"resuming the unfinished run in {journal_dir}: {journal.rows_done()} of {len(texts)} "
@@ -87,8 +94,14 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
         if quantize != "none":
             clf.model = quantize_model(clf.model, quantize, device=clf.device)
         clf.model = cast_model(clf.model, precision, device=clf.device)
+        forward = None
+        if backend == "onnx":
+            from modelqa.engine.onnx_backend import onnx_forward
+
+            forward = onnx_forward(clf.model, clf.path, progress=progress)
         out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
-                            device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal)
+                            device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal,
+                            forward=forward)
     if out.n_truncated:
         progress.log(f"{out.n_truncated} of {len(texts)} texts were longer than {length} tokens "
                      "and were truncated")
@@ -100,8 +113,14 @@ def ray_device(device: str) -> str:
     return {"cpu": "ray-cpu", "auto": "ray-auto"}.get(device, "ray-gpu")
 
 
-def driver_device(device: str, engine: str) -> str:
-    """Where the driver loads its copy of the model: the CPU under Ray (actors predict)."""
+def driver_device(device: str, engine: str, backend: str = "torch") -> str:
+    """Where the driver loads its copy of the model: the CPU under Ray (actors predict) and for
+    ONNX Runtime (CPU only; ``--device cuda`` with it is refused)."""
+    if backend == "onnx":
+        if device not in ("auto", "cpu"):
+            raise UsageError(f"--backend onnx runs on the CPU, not --device {device}",
+                             hint="leave --device auto (or cpu), or use --backend torch on the GPU")
+        return "cpu"
     return "cpu" if engine == "ray" else device
 
 

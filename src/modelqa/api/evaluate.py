@@ -40,7 +40,8 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              threshold: float | None = None, min_recall: float | None = None,
              cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
              stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False,
-             precision: str = "fp32", engine: str = "local", ray_actors: int | None = None) -> Evaluation:
+             precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
+             backend: str = "torch") -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -62,7 +63,8 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     is kept in ``out/.partial/``; the same call after a crash resumes from there (``restart``
     discards it instead), and the folder is removed once the run folder is written.
     ``precision``: "fp32", "bf16" or "fp16" (GPU) weights for a text model (engine.quantize).
-    ``engine="ray"``: a text model predicts with ``ray_actors`` Ray actors (docs/ray.md).
+    ``engine="ray"``: a text model predicts with ``ray_actors`` Ray actors (docs/ray.md);
+    ``backend="onnx"``: with ONNX Runtime (docs/performance.md).
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
@@ -77,9 +79,9 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
         _refuse_for_regression(pos_label=pos_label, threshold=threshold, min_recall=min_recall, cost=cost,
                                scores=scores, normalize_probs=normalize_probs, actions=actions)
     rules = _early_rules(actions)
-    if (precision != "fp32" or engine != "local") and (
+    if (precision != "fp32" or engine != "local" or backend != "torch") and (
             predictions is not None or (loaded_model is None and _is_tabular(model))):
-        raise UsageError("--precision and --engine apply to a text model; they do not apply to a --predictions "
+        raise UsageError("--precision, --engine and --backend apply to a text model; they do not apply to a --predictions "
                          "file or a tabular model")
     if predictions is not None:
         if data is not None:
@@ -138,11 +140,12 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                             labels=labels, label_map=label_map, on_empty=on_empty, encoding=encoding, sheet=sheet,
                             batch_size=batch_size, max_length=max_length, device=device,
                             allow_pickle=allow_pickle, progress=progress, rules=rules, chunk_rows=chunk_rows,
-                            restart=restart, out=out, precision=precision, engine=engine, ray_actors=ray_actors)
+                            restart=restart, out=out, precision=precision, engine=engine, ray_actors=ray_actors,
+                            backend=backend)
         info.update({"model": str(ev_in["model_path"]), "data": str(data), "data_sha256": ev_in["sha256"],
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
-                     "tokens": ev_in["n_tokens"], "precision": precision, "engine": engine,
+                     "tokens": ev_in["n_tokens"], "precision": precision, "engine": engine, "backend": backend,
                      "resumed_rows": ev_in["run"].predictions.resumed_rows})
     evaluation = evaluate_arrays(task=task or "classification", labels=ev_in.get("labels"),
                                  y_true=ev_in["y_true"], y_pred=ev_in["y_pred"], probs=ev_in.get("probs"),
@@ -373,14 +376,15 @@ def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> d
 
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,
                 encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None,
-                chunk_rows=None, restart=False, out=None, precision="fp32", engine="local", ray_actors=None) -> dict:
+                chunk_rows=None, restart=False, out=None, precision="fp32", engine="local", ray_actors=None,
+                backend="torch") -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
 
     t0 = time.perf_counter()
     table = load_text_table(data, text_col=text_col, label_col=label_col, id_col=id_col, encoding=encoding,
                             sheet=sheet, on_empty=on_empty)
-    clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine), labels=labels,
+    clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine, backend), labels=labels,
                                              label_map=label_map, allow_pickle=allow_pickle)
     y_true = encode_labels(table.label_values, label2id=clf.label2id, path=table.path, column=label_col)
     if rules is not None:
@@ -393,7 +397,7 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
         journal_dir = journal_dir_for(out, run_folder=True)
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
                          chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart, precision=precision,
-                         engine=engine, ray_actors=ray_actors, device_asked=device,
+                         engine=engine, ray_actors=ray_actors, device_asked=device, backend=backend,
                          load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "label_col": label_col,
                                       "on_empty": on_empty})

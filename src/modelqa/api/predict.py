@@ -21,7 +21,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             max_length: int | None = None, device: str = "auto", allow_pickle: bool = False,
             out: str | Path | None = None, progress: Progress | None = None, actions=None,
             quantize: str = "none", chunk_rows: int | None = None, restart: bool = False,
-            precision: str = "fp32", engine: str = "local", ray_actors: int | None = None) -> pd.DataFrame:
+            precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
+            backend: str = "torch") -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
@@ -33,7 +34,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     A text model with ``out`` keeps each finished chunk of ``chunk_rows`` rows in
     ``.<out name>.partial/`` next to ``out``: the same call after a crash resumes from there
     (``restart=True`` discards it) and the folder is removed once ``out`` is written.
-    ``engine="ray"`` predicts with ``ray_actors`` Ray actors (docs/ray.md)."""
+    ``engine="ray"`` predicts with ``ray_actors`` Ray actors (docs/ray.md); ``backend="onnx"`` runs
+    the model with ONNX Runtime (docs/performance.md)."""
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.adapters.tabular import is_tabular_model
     from modelqa.engine.quantize import check_quantize
@@ -51,8 +53,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     if is_tabular_model(model):
         from modelqa.api.tabular import predict_tabular
 
-        if check_quantize(quantize) != "none" or precision != "fp32" or engine != "local":
-            raise UsageError(f"--quantize, --precision and --engine do not apply to a tabular model ({model})")
+        if check_quantize(quantize) != "none" or precision != "fp32" or engine != "local" or backend != "torch":
+            raise UsageError(f"--quantize, --precision, --engine and --backend do not apply to a tabular model ({model})")
         for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length)):
             if value is not None:
                 raise UsageError(f"{flag} does not apply to a tabular model ({model})")
@@ -74,7 +76,7 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
         return frame
     table = load_text_table(data, text_col=text_col, id_col=id_col, encoding=encoding, sheet=sheet,
                             on_empty=on_empty)
-    clf = load_hf_classifier(model, device=driver_device(device, engine), labels=labels, label_map=label_map,
+    clf = load_hf_classifier(model, device=driver_device(device, engine, backend), labels=labels, label_map=label_map,
                              allow_pickle=allow_pickle)
     if rules is not None:
         rules.check_labels(clf.labels)
@@ -85,7 +87,7 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
         journal_dir = journal_dir_for(out, run_folder=False)
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
                          quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
-                         precision=precision, engine=engine, ray_actors=ray_actors, device_asked=device,
+                         precision=precision, engine=engine, ray_actors=ray_actors, device_asked=device, backend=backend,
                          load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty})
     res = run.predictions
@@ -93,7 +95,8 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
                         "max_length": res.max_length, "seconds": res.seconds,
-                        "quantize": quantize, "precision": precision, "engine": engine})
+                        "quantize": quantize, "precision": precision, "engine": engine,
+                        "backend": backend})
     if rules is not None:
         frame = _with_actions(frame, rules, out)
     elif out is not None:

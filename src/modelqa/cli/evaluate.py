@@ -68,6 +68,7 @@ def evaluate_cmd(
                                 "errors.csv the 10,000 most confident errors), and exact AUC / AP are used while "
                                 "rows x classes x 8 bytes fit in it (else binned, with the error bound).")] = None,
     precision: o.Precision = "fp32",
+    backend: o.Backend = "torch",
     engine: o.Engine = "local",
     ray_actors: o.RayActors = None,
     chunk_rows: o.ChunkRows = None,
@@ -101,7 +102,7 @@ def evaluate_cmd(
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
                   actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart,
-                  precision=precision, engine=engine, ray_actors=ray_actors)
+                  precision=precision, engine=engine, ray_actors=ray_actors, backend=backend)
     if output_format == "json":
         print_json(ev.result)
         return

@@ -29,6 +29,9 @@ AllowPickle = Annotated[bool, typer.Option(
 Precision = Annotated[str, typer.Option(
     "--precision", help="fp32 (default), bf16 (GPU, or a CPU with AVX512-BF16/AMX: faster, probabilities within "
                         "about 0.03) or fp16 (GPU only). See docs/performance.md.")]
+Backend = Annotated[str, typer.Option(
+    "--backend", help="torch (default), or onnx: ONNX Runtime on the CPU, exported once and cached in MODEL/.modelqa-onnx "
+                      "by the weights' hash (pip install \"modelqa[onnx]\"; docs/performance.md).")]
 Engine = Annotated[str, typer.Option(
     "--engine", help="local (default), or ray: predict with a pool of Ray actors, on this machine or the cluster "
                      "RAY_ADDRESS names (pip install \"modelqa[ray]\"; docs/ray.md).")]

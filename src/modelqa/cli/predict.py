@@ -31,6 +31,7 @@ def predict_cmd(
         "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
         "float32; argmax agrees with float32 on most rows, see docs/performance.md).")] = "none",
     precision: o.Precision = "fp32",
+    backend: o.Backend = "torch",
     engine: o.Engine = "local",
     ray_actors: o.RayActors = None,
     chunk_rows: o.ChunkRows = None,
@@ -57,7 +58,7 @@ def predict_cmd(
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
                     allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
                     chunk_rows=chunk_rows, restart=restart, precision=precision, engine=engine,
-                    ray_actors=ray_actors)
+                    ray_actors=ray_actors, backend=backend)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()
