@@ -15,9 +15,18 @@ model load, reading the data, predicting, writing the output):
 - pipeline1:  the pipeline one text at a time, on the first --one-by-one texts (500) only,
   rows/s scaled to the whole set (marked "scaled");
 - modelqa:    `modelqa predict` with its defaults (fp32), via the CLI;
-- modelqa-int8: `modelqa predict --quantize int8`.
+- modelqa-int8: `modelqa predict --quantize int8`;
+- modelqa-bf16: `modelqa predict --precision bf16` (bfloat16 weights; fast on CPUs with
+  AVX512-BF16 or AMX);
+- modelqa-onnx: `modelqa predict --backend onnx` (ONNX Runtime; the one-off export is done
+  by a warm-up run first and reported apart);
+- engine-*: the engine called directly (load, read the CSV, predict_texts, write Parquet),
+  to isolate one lever at a time: engine-prefetch (the defaults: the next chunk is
+  tokenised while the model runs; batches of at most 64 rows and 2,048 padded tokens),
+  engine-noprefetch, engine-nobudget (64 rows whatever their length, the default before
+  the token budget), engine-budget8k (8,192 padded tokens, at most 512 rows).
 
-Prints rows/s, ratio to the baseline, argmax agreement and the largest probability
+Prints rows/s, ratio to the baseline, peak RSS of the variant's process, argmax agreement and the largest probability
 difference against the baseline (every row), accuracy against the AG News labels (only
 meaningful with a fine-tuned --model), tokens/s and the fraction of the float32
 matmul throughput (bench/matmul_peak.py) that modelqa's predict span reaches.
@@ -42,7 +51,10 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 THREADS = 2
-ALL_VARIANTS = ("pipeline32", "tutorial", "pipeline1", "modelqa", "modelqa-int8")
+ALL_VARIANTS = ("pipeline32", "tutorial", "pipeline1", "modelqa", "modelqa-int8", "modelqa-bf16", "modelqa-onnx")
+ENGINE_VARIANTS = {"engine-prefetch": {"prefetch": True}, "engine-noprefetch": {"prefetch": False},
+                   "engine-nobudget": {"prefetch": True, "max_tokens": None},
+                   "engine-budget8k": {"prefetch": True, "batch_size": 512, "max_tokens": 8192}}
 
 
 def load_texts(limit: int | None, *, with_labels: bool = False):
@@ -81,6 +93,8 @@ def build_model(folder: Path) -> Path:
 def child(variant: str, model: str, data: str, out: str, one_by_one: int) -> None:
     """Runs inside the variant's own process; writes probabilities (label order of the model)."""
     t0 = time.perf_counter()
+    if variant in ENGINE_VARIANTS:
+        return engine_child(variant, model, data, out, t0)
     import pandas as pd
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
@@ -117,6 +131,44 @@ def child(variant: str, model: str, data: str, out: str, one_by_one: int) -> Non
     print(json.dumps({"rows": len(texts), "load_s": t_load - t0, "run_s": t_end - t_load}))
 
 
+def engine_child(variant: str, model: str, data: str, out: str, t0: float) -> None:
+    import pandas as pd
+    import torch
+
+    from modelqa.adapters.hf import load_hf_classifier
+    from modelqa.engine.predict import predict_texts
+
+    torch.set_num_threads(THREADS)
+    clf = load_hf_classifier(model, device="cpu")
+    texts = pd.read_csv(data)["text"].astype(str).tolist()
+    t_load = time.perf_counter()
+    opts = dict(ENGINE_VARIANTS[variant])
+    res = predict_texts(clf.model, clf.tokenizer, texts, max_length=clf.max_length,
+                        batch_size=opts.pop("batch_size", 64), **opts)
+    cols = {f"prob_{c}": res.probs[:, i] for i, c in enumerate(clf.labels)}
+    pd.DataFrame({"text": texts, **cols}).to_parquet(Path(out).with_suffix(".parquet"))
+    order = [clf.labels.index(c) for c in CLASSES] if sorted(clf.labels) == sorted(CLASSES) else None
+    np.save(out, res.probs if order is None else res.probs[:, order])
+    t_end = time.perf_counter()
+    print(json.dumps({"rows": len(texts), "load_s": t_load - t0, "run_s": t_end - t_load}))
+
+
+def run_timed(cmd: list[str], env: dict) -> tuple[int, str, str, float, float]:
+    """Run ``cmd``; return code, stdout, stderr, wall seconds and the process's peak RSS in MB
+    (os.wait4 gives the rusage of that one child)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        return proc.returncode, fo.read().decode(), fe.read().decode(), wall, usage.ru_maxrss / 1024
+
+
 def run_variant(variant: str, model: Path, data_csv: Path, work: Path, one_by_one: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
            "TOKENIZERS_PARALLELISM": "false"}
@@ -127,15 +179,28 @@ def run_variant(variant: str, model: Path, data_csv: Path, work: Path, one_by_on
                "--out", str(out_file), "--device", "cpu"]
         if variant == "modelqa-int8":
             cmd += ["--quantize", "int8"]
+        if variant == "modelqa-bf16":
+            cmd += ["--precision", "bf16"]
+        if variant == "modelqa-onnx":
+            cmd += ["--backend", "onnx"]
+            import pandas as pd
+
+            small = work / "warmup.csv"  # the first run exports the model into its ONNX cache
+            pd.read_csv(data_csv).head(16).to_csv(small, index=False)
+            warm_cmd = [str(small) if c == str(data_csv) else c for c in cmd]
+            warm_cmd[warm_cmd.index("--out") + 1] = str(work / "warmup.parquet")
+            t_warm = time.perf_counter()
+            warm = subprocess.run(warm_cmd, env=env, capture_output=True, text=True)
+            print(f"  onnx warm-up (export + 16 rows): {time.perf_counter() - t_warm:.1f} s", flush=True)
+            if warm.returncode != 0:
+                raise SystemExit(f"{variant} warm-up failed:\n{warm.stderr[-3000:]}")
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--model", str(model),
                "--data-csv", str(data_csv), "--out", str(out_npy), "--one-by-one", str(one_by_one)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    info: dict = {"wall_s": wall}
+    code, stdout, stderr, wall, rss = run_timed(cmd, env)
+    if code != 0:
+        raise SystemExit(f"{variant} failed:\n{stdout[-2000:]}\n{stderr[-3000:]}")
+    info: dict = {"wall_s": wall, "rss_mb": rss}
     if variant.startswith("modelqa"):
         import pandas as pd
 
@@ -143,11 +208,11 @@ def run_variant(variant: str, model: Path, data_csv: Path, work: Path, one_by_on
         cols = [f"prob_{c}" for c in CLASSES] if f"prob_{CLASSES[0]}" in frame.columns else \
             [c for c in frame.columns if c.startswith("prob_")]
         info["probs"] = frame[cols].to_numpy(np.float32)
-        m = re.search(r"rows predicted in ([\d.]+)s", proc.stdout + proc.stderr)
+        m = re.search(r"rows predicted in ([\d.]+)s", stdout + stderr)
         info["run_s"] = float(m.group(1)) if m else float("nan")
         info["rows"] = len(frame)
     else:
-        info.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+        info.update(json.loads(stdout.strip().splitlines()[-1]))
         info["probs"] = np.load(out_npy)
     return info
 
@@ -168,6 +233,9 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(ALL_VARIANTS))
     ap.add_argument("--one-by-one", type=int, default=500, help="texts for the one-at-a-time pipeline")
     ap.add_argument("--no-peak", action="store_true", help="skip the matmul throughput measurement")
+    ap.add_argument("--seen", type=Path, default=None,
+                    help="a CSV with a text column (e.g. the training rows of a fine-tuned --model): accuracy is "
+                         "also given on the rows whose text is not in it")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data-csv", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
@@ -194,7 +262,12 @@ def main() -> None:
         results[v] = r
         print(f"  ran {v:14s} {r['wall_s']:7.1f} s", flush=True)
     base = results.get("pipeline32")
-    print(f"\n{'variant':16s} {'rows':>6s} {'wall s':>8s} {'rows/s':>8s} {'vs base':>8s} "
+    unseen = None
+    if args.seen is not None:
+        seen = {t.replace("\\", " ").strip() for t in pd.read_csv(args.seen)["text"].astype(str)}
+        unseen = np.array([t.replace("\\", " ").strip() not in seen for t in texts])
+        print(f"{int(unseen.sum())} of {len(texts)} rows are not in {args.seen}")
+    print(f"\n{'variant':18s} {'rows':>6s} {'wall s':>8s} {'rows/s':>8s} {'vs base':>8s} {'peak RSS':>9s} "
           f"{'argmax agree':>13s} {'max |dp|':>9s} {'accuracy':>9s}")
     for v, r in results.items():
         ratio = r["rows_per_s"] / base["rows_per_s"] if base else float("nan")
@@ -206,13 +279,16 @@ def main() -> None:
             dp = f"{np.abs(a - b).max():.2e}"
         note = " (scaled)" if v == "pipeline1" else ""
         acc = (r["probs"].argmax(1) == y_true[:len(r["probs"])]).mean()
-        print(f"{v:16s} {r['rows']:6d} {r['wall_s']:8.1f} {r['rows_per_s']:8.1f} {ratio:7.2f}x "
-              f"{agree:>13s} {dp:>9s} {acc:9.4f}{note}")
-    if "modelqa" in results and "modelqa-int8" in results:
-        a, b = results["modelqa"]["probs"], results["modelqa-int8"]["probs"]
-        print(f"\nint8 vs fp32 modelqa: argmax agreement {(a.argmax(1) == b.argmax(1)).mean():.4%}, "
-              f"max |dp| {np.abs(a - b).max():.3f}")
-    for v in ("modelqa", "modelqa-int8"):
+        if unseen is not None and len(r["probs"]) == len(unseen):
+            note += f"  unseen rows {(r['probs'].argmax(1) == y_true)[unseen].mean():.4f}"
+        print(f"{v:18s} {r['rows']:6d} {r['wall_s']:8.1f} {r['rows_per_s']:8.1f} {ratio:7.2f}x "
+              f"{r['rss_mb']:6.0f} MB {agree:>13s} {dp:>9s} {acc:9.4f}{note}")
+    for other in ("modelqa-int8", "modelqa-bf16", "modelqa-onnx", *ENGINE_VARIANTS):
+        if "modelqa" in results and other in results:
+            a, b = results["modelqa"]["probs"], results[other]["probs"]
+            print(f"{other} vs fp32 modelqa: argmax agreement {(a.argmax(1) == b.argmax(1)).mean():.4%}, "
+                  f"max |dp| {np.abs(a - b).max():.2e}")
+    for v in ("modelqa", "modelqa-int8", "modelqa-bf16", "modelqa-onnx", *ENGINE_VARIANTS):
         if v in results:
             r = results[v]
             print(f"{v}: predict span {r['run_s']:.1f} s (start-up + load {r['wall_s'] - r['run_s']:.1f} s), "

@@ -32,11 +32,23 @@ def check_chunk_rows(value: int | None) -> int:
     return int(value)
 
 
+def check_max_tokens(value: int | None) -> int:
+    """``--max-tokens``: padded tokens per batch; None gives the engine's default, 0 no budget."""
+    from modelqa.engine.predict import DEFAULT_MAX_TOKENS
+
+    if value is None:
+        return DEFAULT_MAX_TOKENS
+    if value < 0:
+        raise UsageError(f"--max-tokens must be 0 (no budget) or more, not {value}")
+    return int(value)
+
+
 def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size: int, progress: Progress,
                    quantize: str = "none", chunk_rows: int | None = None, journal_dir: Path | None = None,
                    fingerprint: dict | None = None, restart: bool = False, precision: str = "fp32",
                    engine: str = "local", ray_actors: int | None = None, load_options: dict | None = None,
-                   device_asked: str = "auto", backend: str = "torch") -> Predicted:
+                   device_asked: str = "auto", backend: str = "torch", max_tokens: int | None = None
+                   ) -> Predicted:
     """Batched predictions of ``clf`` (an adapters.hf.HFClassifier); logs truncated texts.
 
     ``quantize="int8"`` swaps ``clf.model`` for a dynamically int8-quantised copy first
@@ -61,6 +73,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
 
     length = check_max_length(max_length, clf.max_length)
     chunk_rows = check_chunk_rows(chunk_rows)
+    max_tokens = check_max_tokens(max_tokens)
     quantize = check_quantize(quantize)
     engine = check_engine(engine)
     run_device = ray_device(device_asked) if engine == "ray" else str(clf.device)
@@ -77,7 +90,8 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
         from modelqa.engine.journal import ChunkJournal, model_fingerprint
 
         fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
-              "max_length": length, "batch_size": int(batch_size), "chunk_rows": chunk_rows,
+              "max_length": length, "batch_size": int(batch_size), "max_tokens": max_tokens,
+              "chunk_rows": chunk_rows,
               "quantize": quantize, "precision": precision, "device": run_device, "backend": backend}
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
@@ -88,6 +102,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
 
         out = predict_texts_ray(clf.path, texts, max_length=length, batch_size=batch_size, quantize=quantize,
                                 precision=precision, block_rows=chunk_rows, num_actors=ray_actors,
+                                max_tokens=max_tokens,
                                 gpus_per_actor={"ray-cpu": 0.0, "ray-gpu": 1.0}.get(run_device), progress=progress,
                                 store=journal, **(load_options or {}))
     else:
@@ -101,7 +116,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
             forward = onnx_forward(clf.model, clf.path, progress=progress)
         out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
                             device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal,
-                            forward=forward)
+                            forward=forward, max_tokens=max_tokens)
     if out.n_truncated:
         progress.log(f"{out.n_truncated} of {len(texts)} texts were longer than {length} tokens "
                      "and were truncated")

@@ -41,7 +41,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
              cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
              stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False,
              precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
-             backend: str = "torch") -> Evaluation:
+             backend: str = "torch", max_tokens: int | None = None) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). With ``out`` the run folder is written (see docs/file-formats.md).
 
@@ -141,7 +141,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
                             batch_size=batch_size, max_length=max_length, device=device,
                             allow_pickle=allow_pickle, progress=progress, rules=rules, chunk_rows=chunk_rows,
                             restart=restart, out=out, precision=precision, engine=engine, ray_actors=ray_actors,
-                            backend=backend)
+                            backend=backend, max_tokens=max_tokens)
         info.update({"model": str(ev_in["model_path"]), "data": str(data), "data_sha256": ev_in["sha256"],
                      "device": ev_in["device"], "max_length": ev_in["max_length"],
                      "truncated": ev_in["n_truncated"], "skipped_empty_rows": len(ev_in["skipped"]),
@@ -377,7 +377,7 @@ def _from_tabular(model, data, *, label_col, id_col, encoding, sheet, task) -> d
 def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, labels, label_map, on_empty,
                 encoding, sheet, batch_size, max_length, device, allow_pickle, progress, rules=None,
                 chunk_rows=None, restart=False, out=None, precision="fp32", engine="local", ray_actors=None,
-                backend="torch") -> dict:
+                backend="torch", max_tokens=None) -> dict:
     from modelqa.adapters.hf import load_hf_classifier
     from modelqa.data.schema import encode_labels
 
@@ -398,6 +398,7 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
                          chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart, precision=precision,
                          engine=engine, ray_actors=ray_actors, device_asked=device, backend=backend,
+                         max_tokens=max_tokens,
                          load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "label_col": label_col,
                                       "on_empty": on_empty})

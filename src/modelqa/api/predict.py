@@ -22,7 +22,7 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             out: str | Path | None = None, progress: Progress | None = None, actions=None,
             quantize: str = "none", chunk_rows: int | None = None, restart: bool = False,
             precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
-            backend: str = "torch") -> pd.DataFrame:
+            backend: str = "torch", max_tokens: int | None = None) -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
@@ -88,6 +88,7 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
                          quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
                          precision=precision, engine=engine, ray_actors=ray_actors, device_asked=device, backend=backend,
+                         max_tokens=max_tokens,
                          load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty})
     res = run.predictions

@@ -57,6 +57,7 @@ def evaluate_cmd(
     encoding: o.Encoding = None,
     sheet: o.Sheet = None,
     batch_size: o.BatchSize = 64,
+    max_tokens: o.MaxTokens = None,
     max_length: o.MaxLength = None,
     device: o.Device = "auto",
     allow_pickle: o.AllowPickle = False,
@@ -102,7 +103,8 @@ def evaluate_cmd(
                   device=device, allow_pickle=allow_pickle, out=run_dir, progress=progress,
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
                   actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart,
-                  precision=precision, engine=engine, ray_actors=ray_actors, backend=backend)
+                  precision=precision, engine=engine, ray_actors=ray_actors, backend=backend,
+                  max_tokens=max_tokens)
     if output_format == "json":
         print_json(ev.result)
         return

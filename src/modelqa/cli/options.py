@@ -17,6 +17,9 @@ Sheet = Annotated[str | None, typer.Option("--sheet", help="Excel sheet name or 
 OnEmpty = Annotated[str, typer.Option(
     "--on-empty", help="Rows with empty text: 'error' (list them and stop) or 'skip' (drop and report).")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Rows per inference batch.")]
+MaxTokens = Annotated[int | None, typer.Option(
+    "--max-tokens", min=0, help="Padded tokens per inference batch (rows x longest row; default 2048, 0: no budget, "
+                                "--batch-size rows whatever their length).")]
 MaxLength = Annotated[int | None, typer.Option(
     "--max-length", min=2, help="Token limit per text (default: the model's); longer texts are truncated.")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]

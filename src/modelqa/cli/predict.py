@@ -23,6 +23,7 @@ def predict_cmd(
     encoding: o.Encoding = None,
     sheet: o.Sheet = None,
     batch_size: o.BatchSize = 64,
+    max_tokens: o.MaxTokens = None,
     max_length: o.MaxLength = None,
     device: o.Device = "auto",
     allow_pickle: o.AllowPickle = False,
@@ -58,7 +59,8 @@ def predict_cmd(
                     sheet=_sheet(sheet), batch_size=batch_size, max_length=max_length, device=device,
                     allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
                     chunk_rows=chunk_rows, restart=restart, precision=precision, engine=engine,
-                    ray_actors=ray_actors, backend=backend)
+                    ray_actors=ray_actors, backend=backend,
+                    max_tokens=max_tokens)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()

@@ -36,6 +36,7 @@ import numpy as np
 from modelqa._types import NullProgress, Progress
 from modelqa.engine.predict import (
     DEFAULT_CHUNK_ROWS,
+    DEFAULT_MAX_TOKENS,
     ChunkResult,
     ChunkStore,
     TextPredictions,
@@ -99,11 +100,13 @@ class _Predictor:
     """One Ray Data actor: loads the model once, predicts one block per call."""
 
     def __init__(self, model_path: str, *, max_length: int, batch_size: int, labels, label_map,
-                 allow_pickle: bool, quantize: str, precision: str = "fp32") -> None:
+                 allow_pickle: bool, quantize: str, precision: str = "fp32",
+                 max_tokens: int | None = DEFAULT_MAX_TOKENS) -> None:
         self.clf = None
         self.error: BaseException | None = None
         self.max_length = max_length
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         try:
             self.clf = self._load(model_path, labels=labels, label_map=label_map, allow_pickle=allow_pickle,
                                   quantize=quantize, precision=precision)
@@ -142,7 +145,7 @@ class _Predictor:
                 raise self.error
             texts = [str(t) for t in batch["text"]]
             out = predict_texts(self.clf.model, self.clf.tokenizer, texts, max_length=self.max_length,
-                                batch_size=self.batch_size, device=self.clf.device,
+                                batch_size=self.batch_size, max_tokens=self.max_tokens, device=self.clf.device,
                                 chunk_rows=max(1, len(texts)), prefetch=False)
             logits = out.logits.astype(np.float32, copy=False)
             if len(rows):
@@ -215,6 +218,7 @@ def _cluster_resources(ray) -> tuple[float, float]:
 def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_length: int, batch_size: int = 64,
                       labels: list[str] | None = None, label_map=None, allow_pickle: bool = False,
                       quantize: str = "none", precision: str = "fp32", block_rows: int | None = None,
+                      max_tokens: int | None = DEFAULT_MAX_TOKENS,
                       num_actors: int | None = None,
                       gpus_per_actor: float | None = None, cpus_per_actor: float = 1.0,
                       progress: Progress | None = None, store: ChunkStore | None = None) -> TextPredictions:
@@ -312,7 +316,8 @@ def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_lengt
                     fn_constructor_kwargs={"model_path": model_path, "max_length": int(max_length),
                                            "batch_size": int(batch_size), "labels": labels,
                                            "label_map": label_map, "allow_pickle": allow_pickle,
-                                           "quantize": quantize, "precision": precision})
+                                           "quantize": quantize, "precision": precision,
+                                           "max_tokens": max_tokens})
                 run.stream(ds, progress)
         run.check()
     finally:
