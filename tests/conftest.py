@@ -38,6 +38,25 @@ def keyword_frame(n_per_class: int, seed: int):
     return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
+class RecordingProgress:
+    """A Progress that records what the engine reports (total, rows done, finished, log lines)."""
+
+    def __init__(self):
+        self.total, self.done, self.finished, self.lines = None, 0, False, []
+
+    def start(self, total, description):
+        self.total = total
+
+    def advance(self, n=1):
+        self.done += n
+
+    def finish(self):
+        self.finished = True
+
+    def log(self, message):
+        self.lines.append(message)
+
+
 def build_tiny_classifier(folder: Path, labels: list[str] | None, *, seed: int = 0, num_labels: int | None = None,
                           hidden: int = 32, layers: int = 2) -> Path:
     """A randomly initialised 2-layer BERT classifier with the MiniLM tokenizer.

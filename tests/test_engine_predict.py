@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import RecordingProgress
 
 from modelqa.engine.batching import length_sorted_batches
 from modelqa.engine.predict import predict_texts
@@ -66,24 +67,7 @@ def test_token_budget_caps_batch_area():
     assert lengths == sorted(lengths, reverse=True)
 
 
-class _Recorder:
-    def __init__(self):
-        self.total, self.done, self.finished = None, 0, False
-
-    def start(self, total, description):
-        self.total = total
-
-    def advance(self, n=1):
-        self.done += n
-
-    def finish(self):
-        self.finished = True
-
-    def log(self, message):
-        pass
-
-
 def test_progress_callback_counts_rows(loaded):
-    rec = _Recorder()
+    rec = RecordingProgress()
     predict_texts(loaded.model, loaded.tokenizer, TEXTS, max_length=32, batch_size=5, progress=rec)
     assert rec.total == len(TEXTS) and rec.done == len(TEXTS) and rec.finished

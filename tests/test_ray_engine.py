@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import RecordingProgress
 
 from modelqa.engine.predict import predict_texts
 from modelqa.errors import ModelError, UsageError
@@ -53,23 +54,6 @@ def _texts(n: int = 300) -> list[str]:
     return out
 
 
-class _Recorder:
-    def __init__(self):
-        self.total, self.done, self.finished = None, 0, False
-
-    def start(self, total, description):
-        self.total = total
-
-    def advance(self, n=1):
-        self.done += n
-
-    def finish(self):
-        self.finished = True
-
-    def log(self, message):
-        pass
-
-
 @pytest.fixture(scope="module")
 def loaded(tiny_model):
     from modelqa.adapters.hf import load_hf_classifier
@@ -105,7 +89,7 @@ def both(ray_session, tiny_model, loaded):
     local = predict_texts(loaded.model, loaded.tokenizer, texts, max_length=MAX_LENGTH, batch_size=16,
                           chunk_rows=BLOCK_ROWS, store=local_store)
     store = _MemoryStore({RESUMED: local_store.chunks[RESUMED]})
-    progress = _Recorder()
+    progress = RecordingProgress()
     remote = predict_texts_ray(tiny_model, texts, max_length=MAX_LENGTH, batch_size=16, block_rows=BLOCK_ROWS,
                                num_actors=2, progress=progress, store=store)
     assert isinstance(store.chunks[0], ChunkResult)

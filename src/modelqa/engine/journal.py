@@ -33,19 +33,23 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 
 
-def model_fingerprint(folder: str | os.PathLike) -> str:
-    """SHA-256 over the names and contents of a model folder's top-level files (weights, config,
-    tokenizer); hidden entries (checkpoints, the ONNX cache) and sub-folders are left out."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).iterdir()):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        digest.update(path.name.encode() + b"\0")
+def named_files_sha256(paths, *, prefix: bytes = b"") -> str:
+    """Hex SHA-256 over ``prefix`` and each file's name and contents, in the order given."""
+    digest = hashlib.sha256(prefix)
+    for path in paths:
+        digest.update(Path(path).name.encode() + b"\0")
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def model_fingerprint(folder: str | os.PathLike) -> str:
+    """SHA-256 over the names and contents of a model folder's top-level files (weights, config,
+    tokenizer); hidden entries (checkpoints, the ONNX cache) and sub-folders are left out."""
+    return named_files_sha256(p for p in sorted(Path(folder).iterdir())
+                              if not p.name.startswith(".") and p.is_file())
 
 
 def journal_dir_for(out: str | os.PathLike, *, run_folder: bool) -> Path:

@@ -25,7 +25,6 @@ Only a folder whose json names the same full hash is reused.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 import json
 import os
@@ -39,6 +38,7 @@ import numpy as np
 
 from modelqa._types import NullProgress, Progress
 from modelqa.engine.batching import Batch
+from modelqa.engine.journal import named_files_sha256
 from modelqa.errors import ModelError, RunError, UsageError
 
 BACKEND_CHOICES = ("torch", "onnx")
@@ -86,14 +86,8 @@ def weights_hash(model_dir: str | os.PathLike) -> str:
     if not files:
         raise ModelError(f"{folder} has no weight files to export to ONNX (model.safetensors)")
     config = folder / "config.json"
-    digest = hashlib.sha256(f"modelqa-onnx-{EXPORT_FORMAT}-opset{ONNX_OPSET}\0".encode())
-    for path in ([config] if config.is_file() else []) + files:
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
+    return named_files_sha256(([config] if config.is_file() else []) + files,
+                              prefix=f"modelqa-onnx-{EXPORT_FORMAT}-opset{ONNX_OPSET}\0".encode())
 
 
 def user_cache_root() -> Path:

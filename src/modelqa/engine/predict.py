@@ -93,6 +93,14 @@ def torch_forward(model, device: str = "cpu") -> Forward:
     return forward
 
 
+def finished_chunks(store: ChunkStore | None, n_chunks: int) -> dict[int, ChunkResult]:
+    """The chunks ``store`` already holds (those of a resumed run), by chunk index."""
+    if store is None:
+        return {}
+    found = {i: store.load(i) for i in range(n_chunks)}
+    return {i: res for i, res in found.items() if res is not None}
+
+
 def chunk_bounds(n: int, chunk_rows: int) -> list[tuple[int, int]]:
     """``[start, stop)`` input rows of each chunk."""
     return [(s, min(s + chunk_rows, n)) for s in range(0, n, chunk_rows)]
@@ -122,12 +130,7 @@ def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, ba
     logits_out = np.empty((n, num_labels), dtype=np.float32)
     forward = forward or torch_forward(model, device)
     bounds = chunk_bounds(n, chunk_rows)
-    done: dict[int, ChunkResult] = {}
-    if store is not None:
-        for i in range(len(bounds)):
-            got = store.load(i)
-            if got is not None:
-                done[i] = got
+    done = finished_chunks(store, len(bounds))
     todo = [i for i in range(len(bounds)) if i not in done]
     n_tokens = n_trunc = resumed = 0
     for i, res in done.items():

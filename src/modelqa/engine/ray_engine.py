@@ -41,6 +41,7 @@ from modelqa.engine.predict import (
     ChunkStore,
     TextPredictions,
     chunk_bounds,
+    finished_chunks,
     softmax,
 )
 from modelqa.engine.quantize import check_quantize
@@ -253,12 +254,7 @@ def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_lengt
     texts = list(texts)
     n = len(texts)
     bounds = chunk_bounds(n, block_rows)
-    done: dict[int, ChunkResult] = {}
-    if store is not None:
-        for i in range(len(bounds)):
-            got = store.load(i)
-            if got is not None:
-                done[i] = got
+    done = finished_chunks(store, len(bounds))
     todo = [i for i in range(len(bounds)) if i not in done]
 
     from modelqa.adapters.hf import check_model_folder
