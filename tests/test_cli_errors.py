@@ -95,6 +95,18 @@ CASES = {
                             "--out", "{out}.csv"], 3, ["{empty_text}", "rows 2, 4"]),
     "predict bogus on-empty": (["predict", "--quiet", "--model", "{model}", "--data", "{good}",
                                 "--on-empty", "bogus", "--out", "{out}.csv"], 2, ["--on-empty"]),
+    "bogus engine": (EVAL + ["--model", "{model}", "--data", "{good}", "--engine", "rey"], 2,
+                     ["--engine", "'rey'", "local, ray"]),
+    "predict bogus backend": (["predict", "--quiet", "--model", "{model}", "--data", "{good}",
+                               "--backend", "tensorrt", "--out", "{out}.csv"], 2, ["--backend", "'tensorrt'"]),
+    "bf16 with int8": (["predict", "--quiet", "--model", "{model}", "--data", "{good}", "--precision", "bf16",
+                        "--quantize", "int8", "--out", "{out}.csv"], 2, ["do not go together"]),
+    "fp16 on the cpu": (EVAL + ["--model", "{model}", "--data", "{good}", "--precision", "fp16", "--device", "cpu"],
+                        2, ["fp16 runs on a CUDA GPU only"]),
+    "onnx on cuda": (EVAL + ["--model", "{model}", "--data", "{good}", "--backend", "onnx", "--device", "cuda"],
+                     2, ["--backend onnx runs on the CPU"]),
+    "precision with predictions file": (EVAL + ["--predictions", "{probs_off}", "--precision", "bf16"], 2,
+                                        ["--precision", "--predictions"]),
 }
 
 

@@ -32,6 +32,14 @@ def check_chunk_rows(value: int | None) -> int:
     return int(value)
 
 
+def check_engine_options(*, engine: str, backend: str) -> tuple[str, str]:
+    """``--engine`` and ``--backend`` names, checked before any file or model is read."""
+    from modelqa.engine.onnx_backend import check_backend
+    from modelqa.engine.ray_engine import check_engine
+
+    return check_engine(engine), check_backend(backend)
+
+
 def check_max_tokens(value: int | None) -> int:
     """``--max-tokens``: padded tokens per batch; None gives the engine's default, 0 no budget."""
     from modelqa.engine.predict import DEFAULT_MAX_TOKENS

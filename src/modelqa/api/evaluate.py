@@ -18,7 +18,7 @@ import numpy as np
 from modelqa._types import NullProgress, Progress
 from modelqa.api._frames import predictions_frame, regression_frame
 from modelqa.api._inputs import load_text_table
-from modelqa.api._run import driver_device, run_classifier
+from modelqa.api._run import check_engine_options, driver_device, run_classifier
 from modelqa.api._runinfo import command_line, now_iso, versions
 from modelqa.api.evaluation import Evaluation
 from modelqa.errors import DataError, UsageError, format_rows
@@ -68,6 +68,7 @@ def evaluate(*, model: str | Path | None = None, data: str | Path | None = None,
     """
     t0 = time.perf_counter()
     progress = progress or NullProgress()
+    engine, backend = check_engine_options(engine=engine, backend=backend)
     if task is not None and task not in TASKS:
         raise UsageError(f"--task must be one of {', '.join(TASKS)}, not {task!r}")
     if (model is None and loaded_model is None) == (predictions is None):

@@ -10,7 +10,7 @@ import pandas as pd
 from modelqa._types import NullProgress, Progress
 from modelqa.api._frames import predictions_frame
 from modelqa.api._inputs import load_text_table
-from modelqa.api._run import driver_device, run_classifier
+from modelqa.api._run import check_engine_options, driver_device, run_classifier
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
@@ -42,6 +42,7 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     from modelqa.errors import UsageError
 
     quantize = check_quantize(quantize)
+    engine, backend = check_engine_options(engine=engine, backend=backend)
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"--out {out}: the predictions file must end in {', '.join(OUTPUT_SUFFIXES)}")
     progress = progress or NullProgress()
