@@ -43,6 +43,15 @@ class RunError(ModelQAError):
     exit_code = 5
 
 
+def check_choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str:
+    """``value`` (lower-cased; None gives ``choices[0]``, the default) if it is one of ``choices``,
+    else a UsageError naming ``flag`` and the choices."""
+    value = choices[0] if value is None else str(value).strip().lower()
+    if value not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def format_rows(rows, limit: int = 10) -> str:
     """'2, 5, 9 and 3 more' for messages that list row numbers."""
     rows = list(rows)

@@ -403,13 +403,13 @@ def _from_model(model, loaded_model, data, *, text_col, label_col, id_col, label
                          load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
                          fingerprint={"data_sha256": table.sha256, "text_col": text_col, "label_col": label_col,
                                       "on_empty": on_empty})
-    out = run.predictions
-    return {"run": run, "labels": clf.labels, "y_true": y_true, "y_pred": out.probs.argmax(axis=1), "probs": out.probs,
+    pred = run.predictions
+    return {"run": run, "labels": clf.labels, "y_true": y_true, "y_pred": pred.probs.argmax(axis=1), "probs": pred.probs,
             "texts": table.texts, "ids": table.ids, "sha256": table.sha256, "model_path": clf.path,
-            "device": clf.device, "max_length": out.max_length, "n_truncated": out.n_truncated,
-            "skipped": table.skipped_rows, "n_tokens": out.n_tokens,
-            "timing": {"load_s": round(t_load - t0, 3), "predict_s": round(out.seconds, 3),
-                       "rows_per_s": round(len(table.texts) / max(out.seconds, 1e-9), 1)}}
+            "device": clf.device, "max_length": pred.max_length, "n_truncated": pred.n_truncated,
+            "skipped": table.skipped_rows, "n_tokens": pred.n_tokens,
+            "timing": {"load_s": round(t_load - t0, 3), "predict_s": round(pred.seconds, 3),
+                       "rows_per_s": round(len(table.texts) / max(pred.seconds, 1e-9), 1)}}
 
 
 def _from_predictions_file(path, *, label_col, pred_col, id_col, text_col, scores, normalize_probs, encoding,

@@ -39,7 +39,7 @@ import numpy as np
 from modelqa._types import NullProgress, Progress
 from modelqa.engine.batching import Batch
 from modelqa.engine.journal import named_files_sha256
-from modelqa.errors import ModelError, RunError, UsageError
+from modelqa.errors import ModelError, RunError, UsageError, check_choice
 
 BACKEND_CHOICES = ("torch", "onnx")
 #: ONNX opset of the export: LayerNormalization is a single op from 17 on; the legacy exporter
@@ -58,10 +58,7 @@ _STALE_STAGING_SECONDS = 3600
 
 
 def check_backend(value: str | None) -> str:
-    value = (value or "torch").lower()
-    if value not in BACKEND_CHOICES:
-        raise UsageError(f"--backend must be one of {', '.join(BACKEND_CHOICES)}, not {value!r}")
-    return value
+    return check_choice(value or None, "--backend", BACKEND_CHOICES)
 
 
 def require_onnxruntime():

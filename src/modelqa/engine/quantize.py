@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import warnings
 
-from modelqa.errors import UsageError
+from modelqa.errors import UsageError, check_choice
 
 QUANTIZE_CHOICES = ("none", "int8")
 DEFAULT_KEEP_FP32 = ("classifier", "pooler")
 
 
 def check_quantize(value: str | None) -> str:
-    value = (value or "none").lower()
-    if value not in QUANTIZE_CHOICES:
-        raise UsageError(f"--quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {value!r}")
-    return value
+    return check_choice(value or None, "--quantize", QUANTIZE_CHOICES)
 
 
 def quantize_model(model, scheme: str = "int8", *, keep_fp32: tuple[str, ...] = DEFAULT_KEEP_FP32,
@@ -56,9 +53,7 @@ PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 def check_precision(value: str | None, device: str = "cpu") -> str:
     """``fp32`` (default) everywhere; ``bf16`` on a GPU or a CPU (fast where the CPU has
     AVX512-BF16 / AMX, slow elsewhere); ``fp16`` on a GPU only (CPU kernels are slow or missing)."""
-    value = (value or "fp32").lower()
-    if value not in PRECISION_CHOICES:
-        raise UsageError(f"--precision must be one of {', '.join(PRECISION_CHOICES)}, not {value!r}")
+    value = check_choice(value or None, "--precision", PRECISION_CHOICES)
     if value == "fp16" and not str(device).startswith("cuda"):
         raise UsageError("--precision fp16 runs on a CUDA GPU only", hint="use --precision bf16 on the CPU")
     return value

@@ -45,7 +45,7 @@ from modelqa.engine.predict import (
     softmax,
 )
 from modelqa.engine.quantize import check_quantize
-from modelqa.errors import ModelQAError, RunError, UsageError, format_rows
+from modelqa.errors import ModelQAError, RunError, UsageError, check_choice, format_rows
 
 ENGINE_CHOICES = ("local", "ray")
 RAY_INSTALL_HINT = 'pip install "modelqa[ray]"'
@@ -53,10 +53,7 @@ RAY_INSTALL_HINT = 'pip install "modelqa[ray]"'
 
 def check_engine(value: str | None) -> str:
     """``local`` (the default) or ``ray``; anything else is a UsageError."""
-    value = (value or "local").strip().lower()
-    if value not in ENGINE_CHOICES:
-        raise UsageError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, not {value!r}")
-    return value
+    return check_choice(value or None, "--engine", ENGINE_CHOICES)
 
 
 def _import_ray():
