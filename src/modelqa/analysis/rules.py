@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from modelqa._yaml import MAPPING_SOURCE, Node, from_python, read_yaml
 from modelqa.errors import UsageError
 
 TOP_KEYS = ("default", "rules")
 RULE_KEYS = ("label", "min_confidence", "max_confidence", "action")
 DEFAULT_ACTION = "no action"
-#: ``file`` of a rule set given as a Python mapping instead of a file.
-MAPPING_SOURCE = "<mapping>"
 DEFAULT_DESCRIPTION = "no rule matched (default)"
 
 
@@ -206,56 +205,16 @@ def add_action_column(frame: pd.DataFrame, actions) -> pd.DataFrame:
 # ------------------------------------------------------------------ parsing
 
 
-class _Node:
-    """A parsed value with its line: kind 'map' (dict of key -> (_Node, key line)), 'seq'
-    (list of _Node), or 'scalar' (value, plus the raw YAML text)."""
-
-    __slots__ = ("kind", "value", "raw", "line")
-
-    def __init__(self, kind: str, value, line: int | None, raw: str | None = None) -> None:
-        self.kind, self.value, self.line, self.raw = kind, value, line, raw
-
-
 def load_rules(path: str | Path, *, labels: Sequence[str] | None = None) -> ActionRules:
     """Read and check an actions file; with ``labels`` also check every rule label is one of them."""
-    import yaml
-
-    path = Path(path)
-    source = str(path)
-    if not path.exists():
-        near = []
-        if path.parent.is_dir():
-            near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=3, cutoff=0.6)
-        raise UsageError(f"--actions {source}: no such file" + (f"; similar: {', '.join(near)}" if near else ""))
-    if path.is_dir():
-        raise UsageError(f"--actions {source} is a folder; it must be a YAML file of rules")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UsageError(f"{source}, line {line}: not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r})",
-                         hint="save the actions file as UTF-8") from None
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        tree = None if node is None else _from_yaml(node, loader, source)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
-        raise UsageError(f"{where}: not valid YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{source}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    rules = _build(tree, source)
+    tree = read_yaml(path, flag="--actions", what="a YAML file of rules")
+    rules = _build(tree, str(Path(path)))
     return rules if labels is None else rules.check_labels(labels)
 
 
 def parse_rules(spec, *, labels: Sequence[str] | None = None, source: str = MAPPING_SOURCE) -> ActionRules:
     """An ``ActionRules`` from an already-parsed mapping (``{"default": …, "rules": […]}``)."""
-    rules = _build(_from_python(spec), source)
+    rules = _build(from_python(spec), source)
     return rules if labels is None else rules.check_labels(labels)
 
 
@@ -270,42 +229,6 @@ def resolve_rules(actions, *, labels: Sequence[str] | None = None) -> ActionRule
     raise UsageError(f"actions must be a file path, a mapping or ActionRules, not {type(actions).__name__}")
 
 
-_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq",
-                                                            "timestamp"))
-
-
-def _from_yaml(node, loader, source: str) -> _Node:
-    import yaml
-
-    line = node.start_mark.line + 1
-    if node.tag not in _PLAIN_TAGS:
-        raise UsageError(f"{source}, line {line}, column {node.start_mark.column + 1}: the YAML tag {node.tag} is "
-                         "not allowed; an actions file holds plain text, numbers, lists and mappings")
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, tuple[_Node, int]] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise UsageError(f"{source}, line {key_line}: a key must be a plain name")
-            key = key_node.value
-            if key in out:
-                raise UsageError(f"{source}, line {key_line}: {key!r} is given twice (first on line {out[key][1]})")
-            out[key] = (_from_yaml(value_node, loader, source), key_line)
-        return _Node("map", out, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Node("seq", [_from_yaml(item, loader, source) for item in node.value], line)
-    value = loader.construct_object(node)  # safe constructor: plain scalars only
-    return _Node("scalar", value, line, raw=node.value)
-
-
-def _from_python(value) -> _Node:
-    if isinstance(value, Mapping):
-        return _Node("map", {str(k): (_from_python(v), None) for k, v in value.items()}, None)
-    if isinstance(value, list | tuple):
-        return _Node("seq", [_from_python(v) for v in value], None)
-    return _Node("scalar", value, None, raw=None if value is None else str(value))
-
-
 def _where(source: str, line: int | None, rule: int | None = None) -> str:
     where = source + (f", line {line}" if line is not None else "") + ": "
     return where + (f"rule {rule}: " if rule is not None else "")
@@ -316,7 +239,7 @@ def _listing(items: Sequence[str], limit: int = 20) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _kind(node: _Node | None) -> str:
+def _kind(node: Node | None) -> str:
     if node is None or (node.kind == "scalar" and node.value is None):
         return "nothing"
     if node.kind == "map":
@@ -341,7 +264,7 @@ def _unknown_keys(m: dict, allowed: tuple[str, ...], source: str, what: str, rul
                              f"are {', '.join(allowed)}" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
-def _text(node: _Node, source: str, rule: int | None, name: str) -> str:
+def _text(node: Node, source: str, rule: int | None, name: str) -> str:
     if node.kind != "scalar" or not isinstance(node.value, str):
         raise UsageError(_where(source, node.line, rule) + f"{name} must be text, not {_kind(node)}",
                          hint="put the text in quotes, e.g. \"offer premium plan\"")
@@ -351,7 +274,7 @@ def _text(node: _Node, source: str, rule: int | None, name: str) -> str:
     return text
 
 
-def _bound(node: _Node, source: str, rule: int, name: str) -> float:
+def _bound(node: Node, source: str, rule: int, name: str) -> float:
     v = node.value if node.kind == "scalar" else None
     if node.kind != "scalar" or isinstance(v, bool) or not isinstance(v, int | float):
         raise UsageError(_where(source, node.line, rule) + f"{name} must be a number between 0 and 1, "
@@ -363,7 +286,7 @@ def _bound(node: _Node, source: str, rule: int, name: str) -> float:
     return x
 
 
-def _label_name(node: _Node, source: str, rule: int) -> str:
+def _label_name(node: Node, source: str, rule: int) -> str:
     if node.kind != "scalar" or node.value is None:
         raise UsageError(_where(source, node.line, rule) + f"label must be a class name or a list of class "
                          f"names, not {_kind(node)}")
@@ -375,7 +298,7 @@ def _label_name(node: _Node, source: str, rule: int) -> str:
     return name
 
 
-def _build(tree: _Node | None, source: str) -> ActionRules:
+def _build(tree: Node | None, source: str) -> ActionRules:
     if tree is None or (tree.kind == "scalar" and tree.value is None):
         raise UsageError(f"{source}: the actions file is empty; it needs 'rules' (and optionally 'default')",
                          hint="see docs/actions.md for an example")
@@ -411,7 +334,7 @@ def _build(tree: _Node | None, source: str) -> ActionRules:
     return ActionRules(rules=tuple(rules), default=default, source=source)
 
 
-def _build_rule(node: _Node, i: int, source: str) -> Rule:
+def _build_rule(node: Node, i: int, source: str) -> Rule:
     if node.kind != "map":
         raise UsageError(_where(source, node.line, i) + f"a rule must be a mapping with the keys "
                          f"{', '.join(RULE_KEYS)}, not {_kind(node)}")
