@@ -17,7 +17,8 @@ class ModelHandle:
     ``predict_proba(texts) -> (n, K)`` probabilities in ``labels`` order; ``embed(texts) -> (n, d)``
     pooled embeddings (None when the model has none); ``tokenize(texts) -> list of token-id lists``
     (None for non-text models); ``max_length`` the model's token limit; ``unk_id`` the
-    unknown-token id (None when the tokenizer has none).
+    unknown-token id (None when the tokenizer has none); ``info`` the folder's
+    ``modelqa.json`` when it has one.
     """
 
     labels: list[str]
@@ -27,6 +28,7 @@ class ModelHandle:
     max_length: int | None = None
     unk_id: int | None = None
     path: str | None = None
+    info: dict | None = None        # the model folder's modelqa.json (names its training data)
 
 
 @dataclass
