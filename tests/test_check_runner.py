@@ -151,3 +151,19 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(fake_checks, frames, tmp_
     assert code in (2, 3) and not out.exists()
     code = main(["check", "--current", str(tmp_path / "cur.csv"), "--fail-on", "sometimes", "-q"])
     assert code == 2 and "--fail-on must be one of fail, warn" in capsys.readouterr().err
+
+
+def test_a_baseline_on_other_rows_is_refused_before_any_check(frames, tmp_path, capsys):
+    ref, cur = frames
+    cur = cur.assign(predicted_label=cur["label"])
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    cur.head(300).to_csv(tmp_path / "cur300.csv", index=False)
+    suite = {"only": True, "checks": {"regression.metric_drop": {}}}
+    base = check(current=tmp_path / "cur.csv", suite=suite, out=tmp_path / "base")
+    assert (tmp_path / "base" / "predictions.csv").is_file() and base.exit_code == 0
+    again = check(current=tmp_path / "cur.csv", baseline=tmp_path / "base", suite=suite)
+    assert [r.status for r in again.results] == ["pass"]      # the same predictions: no drop
+    code = main(["check", "--current", str(tmp_path / "cur300.csv"), "--baseline", str(tmp_path / "base"),
+                 "--out", str(tmp_path / "run"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3 and "has 400 rows" in err and "300" in err and not (tmp_path / "run").exists()

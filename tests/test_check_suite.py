@@ -95,3 +95,9 @@ def test_errors_name_file_and_line(tmp_path, fake_checks, text, line, words):
 def test_missing_suite_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="--suite .*no such file"):
         load_suite(tmp_path / "nope.yaml")
+
+
+def test_thresholds_are_not_global(tmp_path, fake_checks):
+    path = _write(tmp_path, "defaults:\n  threshold: 0.1\n")
+    with pytest.raises(UsageError, match=r"line 2: defaults: 'threshold' is in each check's own unit"):
+        load_suite(path)

@@ -110,6 +110,10 @@ def check(*, current, reference=None, label_col: str | None = None, text_col: st
     fail_on = check_choice(fail_on, "fail_on", FAIL_ON)
     if cv < 2:
         raise UsageError(f"cv must be at least 2 folds, not {cv}")
+    if window is not None:
+        from modelqa.analysis.checks.windows import parse_window
+
+        parse_window(window)
     the_suite = load_suite(suite)
     cur = read_input(current, name="current", encoding=encoding, sheet=sheet)
     ref = read_input(reference, name="reference", encoding=encoding, sheet=sheet) if reference is not None else None
@@ -121,6 +125,10 @@ def check(*, current, reference=None, label_col: str | None = None, text_col: st
         from modelqa.api.compare import load_run
 
         ctx.baseline = load_run(baseline)
+        if ctx.current.pred is not None and ctx.current.y is not None:
+            from modelqa.analysis.checks.regression import align, current_run
+
+            align(ctx.baseline, current_run(ctx))  # runs on other rows are refused before any check runs
     results = run_suite(ctx, the_suite, progress=progress)
     inputs = {
         "current": {"path": cur.path, "sha256": cur.sha256, "rows": len(cur.frame)},

@@ -48,8 +48,15 @@ class Suite:
 
     def to_dict(self) -> dict:
         return {"source": self.source, "alpha": self.alpha,
-                "checks": {name: {"params": dict(c.params), "by_type": dict(c.by_type), "columns": dict(c.columns)}
-                           for name, c in self.configs.items()}}
+                "checks": {name: {"params": {k: _plain(v) for k, v in c.params.items()}, "by_type": dict(c.by_type),
+                                  "columns": dict(c.columns)} for name, c in self.configs.items()}}
+
+
+def _plain(value):
+    """Parameters as JSON: objects with ``to_dict`` (the parsed behaviour tests) as their dicts."""
+    if isinstance(value, (list, tuple)):
+        return [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+    return value
 
 
 def default_suite() -> Suite:
@@ -79,6 +86,10 @@ def parse_suite(tree: Node | None, source: str) -> Suite:
     only = _boolean(top.get("only"), source, "only")
     every_param = sorted({k for spec in registry.values() for k in spec.defaults})
     global_params = _params(top.get("defaults"), source, "defaults", every_param)
+    for key in global_params:
+        if "threshold" in key:  # thresholds are in each check's own unit (a share, a distance, a gap)
+            raise UsageError(where(source, top["defaults"][0].value[key][1]) + f"defaults: {key!r} is in each "
+                             "check's own unit; set it per check or family under 'checks'")
     named: dict[str, tuple[dict, int | None]] = {}
     if "checks" in top:
         checks_node, _ = top["checks"]
