@@ -20,6 +20,7 @@ class TextTrainConfig:
     seed: int = 42
     device: str = "auto"
     resume: bool = False  # continue from <out>/.checkpoint (see docs/training.md, "Resume")
+    freeze_embeddings: bool | None = None  # word embeddings not trained; None: the base's default (docs/korean.md)
 
     # fields that may differ between an interrupted run and its --resume
     NOT_FINGERPRINTED = ("device", "resume")

@@ -155,6 +155,8 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
         base, local_files_only=True, num_labels=k, id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)}, ignore_mismatched_sizes=True)
     limit = model_max_length(model, tokenizer)
+    if config.freeze_embeddings:  # e.g. multilingual-e5: 96 M of its 118 M parameters (docs/korean.md)
+        model.get_input_embeddings().weight.requires_grad_(False)
 
     full = tokenizer(list(train_texts), truncation=True, max_length=limit, verbose=False)["input_ids"]
     lengths = np.array([len(x) for x in full], dtype=np.int64)
@@ -179,9 +181,10 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(t in n for t in no_decay)],
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not any(t in n for t in no_decay)],
          "weight_decay": config.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(t in n for t in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and any(t in n for t in no_decay)],
+         "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
     steps_per_epoch = math.ceil(len(train_texts) / config.batch_size)
