@@ -16,6 +16,13 @@
 Each child reports its own wall time and peak RSS (``ru_maxrss``); the parent prints both,
 the ratio, and checks that the numbers agree (counts exactly, sums to 1e-9, binned AUC / AP
 within the error bound metrics.json states).
+
+The memory budget bounds the process (issue 9): the parent prints the streaming child's peak RSS
+over the budget and fails when it is above 1.5. For the three sizes of the issue:
+
+    .venv/bin/python bench/metrics.py --skip-sklearn --rows 1000000
+    .venv/bin/python bench/metrics.py --skip-sklearn --rows 2000000
+    .venv/bin/python bench/metrics.py --skip-sklearn --rows 5000000
 """
 
 from __future__ import annotations
@@ -177,6 +184,14 @@ def main() -> None:
           f"(reading included; process {ours['process_s']:.1f} s), peak RSS {ours['peak_rss_mb']:.0f} MB, "
           f"auc_method={r.get('auc_method')}, max AUC error {r['metrics'].get('auc_max_error')}, "
           f"max AP error {r['metrics'].get('average_precision_max_error')}")
+    from modelqa.api._streaming import parse_memory_budget
+
+    budget_mb = parse_memory_budget(args.memory_budget) / (1 << 20)
+    ratio = ours["peak_rss_mb"] / budget_mb
+    print(f"memory: peak RSS {ours['peak_rss_mb']:.0f} MB for a budget of {budget_mb:.0f} MB: {ratio:.2f} x the "
+          f"budget ({'within' if ratio <= 1.5 else 'OVER'} the 1.5 x target)")
+    if ratio > 1.5:
+        sys.exit(1)
     if args.skip_sklearn:
         return
     sk = run_child("sklearn", path, None)

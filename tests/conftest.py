@@ -93,3 +93,17 @@ def tiny_model(tmp_path_factory) -> Path:
 def tiny_model_unnamed(tmp_path_factory) -> Path:
     """A 2-class tiny classifier whose config only has LABEL_0 / LABEL_1."""
     return build_tiny_classifier(tmp_path_factory.mktemp("models") / "tiny2", None, num_labels=2, seed=1)
+
+
+@pytest.fixture(scope="session")
+def keyword_trained(tiny_model, tmp_path_factory) -> Path:
+    """``train text`` of the tiny classifier on a 60/20/20 split of one keyword file (sentences.csv,
+    75 rows, seed 3): the model folder with modelqa.json, history.json and evaluation/.
+    Shared by the simple-baseline and export tests (read-only: copy it before changing it)."""
+    from modelqa.api.train import train_text
+
+    d = tmp_path_factory.mktemp("keyword_trained")
+    keyword_frame(25, 0).to_csv(d / "sentences.csv", index=False)
+    train_text(data=d / "sentences.csv", out=d / "model", text_col="sentence", label_col="emotion",
+               base_model=tiny_model, epochs=2, lr=5e-3, batch_size=16, seed=3, device="cpu", patience=0)
+    return d / "model"

@@ -95,8 +95,12 @@ def test_csv_keeps_strings_and_skips_blank_lines(tmp_path):
 
 def test_csv_header_names_cleaned(tmp_path):
     path = tmp_path / "data.csv"
+    path.write_text("text,,label\na,b,c\n", encoding="utf-8")
+    assert list(read_table(path).columns) == ["text", "Unnamed: 1", "label"]
+    # issue 9: a duplicated name is no longer renamed to "text.1" silently, it is refused
     path.write_text("text,,text\na,b,c\n", encoding="utf-8")
-    assert list(read_table(path).columns) == ["text", "Unnamed: 1", "text.1"]
+    with pytest.raises(DataError, match="column 'text' appears 2 times"):
+        read_table(path)
 
 
 def test_csv_trailing_empty_fields_allowed(tmp_path):

@@ -36,7 +36,7 @@ def test_hand_computed_multiclass():
     assert m["f1_macro"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
     assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0.5) / 3)
     assert r["baselines"] == {"chance_accuracy": pytest.approx(1 / 3), "majority_accuracy": pytest.approx(1 / 3),
-                              "majority_label": "a"}  # ties: first label in model order
+                              "uniform_accuracy": pytest.approx(1 / 3), "majority_label": "a"}  # ties: first label in model order
     assert not PROB_KEYS & set(m)
     assert "roc_auc" not in pc["a"]
 

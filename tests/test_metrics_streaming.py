@@ -201,12 +201,13 @@ def _predictions_file(tmp_path, suffix, n=3000, k=4, seed=7):
 def test_evaluate_streams_large_predictions_file(tmp_path, monkeypatch, suffix):
     import json
 
+    from modelqa.api import _streaming as stream_mod
     from modelqa.api import evaluate as ev_mod
 
     path = _predictions_file(tmp_path, suffix)
-    monkeypatch.setattr(ev_mod, "STREAM_CHUNK_ROWS", 700)
-    monkeypatch.setattr(ev_mod, "STREAM_MAX_ERRORS", 50)
-    monkeypatch.setattr(ev_mod, "STREAM_SAMPLE_ROWS", 300)
+    monkeypatch.setattr(stream_mod, "STREAM_CHUNK_ROWS", 700)
+    monkeypatch.setattr(stream_mod, "STREAM_MAX_ERRORS", 50)
+    monkeypatch.setattr(stream_mod, "STREAM_SAMPLE_ROWS", 300)
     assert ev_mod.should_stream(path, memory_budget="1KB") and not ev_mod.should_stream(path)
     whole = ev_mod.evaluate(predictions=path, id_col="id", n_resamples=50, normalize_probs=True)
     streamed = ev_mod.evaluate(predictions=path, id_col="id", n_resamples=50, memory_budget="1KB",

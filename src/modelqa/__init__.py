@@ -5,6 +5,7 @@ The public API is imported lazily so that ``import modelqa`` stays cheap:
     modelqa.evaluate(...)   -> Evaluation
     modelqa.predict(...)    -> pandas.DataFrame
     modelqa.train_text(...) -> TrainResult
+    modelqa.check(...)      -> CheckRun
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ _EXPORTS = {
     "train_text": "modelqa.api.train",
     "TrainResult": "modelqa.api.train",
     "render_report": "modelqa.api.report",
+    "check": "modelqa.api.check",
+    "CheckRun": "modelqa.api.check",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -19,8 +19,8 @@ SUM_TOLERANCE = 1e-3
 @dataclass(frozen=True)
 class Scores:
     labels: list[str]          # class order, from the prob_<label> columns
-    probs: np.ndarray          # (n, K) float64, rows sum to 1
-    n_normalized: int          # rows rescaled by --normalize-probs
+    probs: np.ndarray          # (n, K) float64, rows sum to 1 within SUM_TOLERANCE (as the user gave them)
+    n_normalized: int          # rows that did not sum to 1 and were rescaled by --normalize-probs
 
 
 def prob_columns(columns) -> list[str]:
@@ -28,7 +28,12 @@ def prob_columns(columns) -> list[str]:
 
 
 def read_scores(df, *, path, scores: str = "probs", normalize_probs: bool = False) -> Scores | None:
-    """Probabilities from the ``prob_<label>`` columns, or None when there are none."""
+    """Probabilities from the ``prob_<label>`` columns, or None when there are none.
+
+    The values are used as given: rows that sum to 1 within ``SUM_TOLERANCE`` are not rescaled, so
+    ranking metrics (ROC AUC, average precision) see the user's own values and ties. Rows are
+    rescaled only with ``normalize_probs`` (every row then divided by its sum) or for
+    ``scores="logits"`` (softmax); other rows off by more than the tolerance are a DataError."""
     if scores not in ("probs", "logits"):
         raise UsageError(f"--scores must be probs or logits, not {scores!r}")
     cols = prob_columns(df.columns)
@@ -66,7 +71,9 @@ def read_scores(df, *, path, scores: str = "probs", normalize_probs: bool = Fals
     zero = np.flatnonzero(sums <= 0)
     if len(zero):
         raise DataError(f"{path}: all probabilities are 0 at row(s) {format_rows(zero + 1)}")
-    return Scores(labels, values / sums[:, None], int(len(off)))
+    if normalize_probs:
+        values /= sums[:, None]
+    return Scores(labels, values, int(len(off)))
 
 
 def _to_float(series) -> np.ndarray:

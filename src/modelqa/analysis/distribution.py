@@ -38,12 +38,24 @@ def prediction_distribution(
     Columns ``label, true_count, predicted_count, difference`` (predicted - true),
     ``ratio`` (predicted / true; None when the class has no true rows) and ``flag``.
     """
+    names = check_labels(labels)
+    y_true, y_pred = check_targets(y_true, y_pred, len(names))
+    return distribution_from_counts(np.bincount(y_true, minlength=len(names)),
+                                    np.bincount(y_pred, minlength=len(names)), names,
+                                    min_difference=min_difference, relative=relative)
+
+
+def distribution_from_counts(true_counts, predicted_counts, labels: Sequence[str], *, min_difference: int = 3,
+                             relative: float = 0.25) -> pd.DataFrame:
+    """``prediction_distribution`` from per-class counts (true and predicted, model order): the
+    same table, for callers that hold counts instead of rows (a streamed evaluation)."""
     if min_difference < 1 or relative < 0:
         raise UsageError("min_difference must be at least 1 and relative must not be negative")
     names = check_labels(labels)
-    y_true, y_pred = check_targets(y_true, y_pred, len(names))
-    true = np.bincount(y_true, minlength=len(names))
-    pred = np.bincount(y_pred, minlength=len(names))
+    true = np.asarray(true_counts, dtype=np.int64)
+    pred = np.asarray(predicted_counts, dtype=np.int64)
+    if true.shape != (len(names),) or pred.shape != (len(names),):
+        raise UsageError(f"true and predicted counts need one entry per label ({len(names)})")
     ratio = pd.Series([float(p / t) if t else None for p, t in zip(pred, true, strict=True)], dtype=object)
     flags = [distribution_flag(int(t), int(p), min_difference=min_difference, relative=relative)
              for t, p in zip(true, pred, strict=True)]

@@ -37,11 +37,20 @@ def confused_pairs(
     is count / rows of that true class. Sorted by count (descending), then by the model's
     label order of the true and then the predicted label; ``top`` keeps the first rows.
     """
+    names = check_labels(labels)
+    y_true, y_pred = check_targets(y_true, y_pred, len(names))
+    return confused_pairs_from_counts(confusion_matrix(y_true, y_pred, len(names)), names, top=top)
+
+
+def confused_pairs_from_counts(cm: np.ndarray, labels: Sequence[str], top: int | None = None) -> pd.DataFrame:
+    """``confused_pairs`` from a ``(K, K)`` confusion matrix (rows true, columns predicted): the
+    same table, for callers that hold counts instead of rows (a streamed evaluation)."""
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
         raise UsageError(f"top must be a non-negative integer or None, got {top!r}")
     names = check_labels(labels)
-    y_true, y_pred = check_targets(y_true, y_pred, len(names))
-    cm = confusion_matrix(y_true, y_pred, len(names))
+    cm = np.asarray(cm, dtype=np.int64)
+    if cm.shape != (len(names), len(names)):
+        raise UsageError(f"the confusion matrix must be {len(names)} x {len(names)}, not {cm.shape}")
     off = cm.copy()
     np.fill_diagonal(off, 0)
     t_idx, p_idx = np.nonzero(off)  # row-major: already in label order

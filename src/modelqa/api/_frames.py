@@ -51,3 +51,18 @@ def regression_frame(*, y_pred: np.ndarray, y_true: np.ndarray | None = None,
     if y_true is not None:
         cols["residual"] = np.asarray(y_true, dtype=np.float64) - pred
     return pd.DataFrame(cols)
+
+
+def with_actions(frame: pd.DataFrame, rules) -> tuple[pd.DataFrame, dict]:
+    """The predictions frame with its ``action`` column (its ``attrs`` kept), and the ``actions``
+    summary (counts per action; accuracy per action where the frame has ``correct``): the one
+    place ``predict`` and ``evaluate`` apply business-action rules."""
+    from modelqa.analysis.rules import action_summary, add_action_column
+
+    confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
+    acts = rules.apply(frame["predicted_label"].to_numpy(), confidence)
+    correct = frame["correct"].to_numpy() if "correct" in frame.columns else None
+    attrs = dict(frame.attrs)
+    out = add_action_column(frame, acts)
+    out.attrs.update(attrs)
+    return out, action_summary(acts, correct, rules)

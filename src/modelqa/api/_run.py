@@ -1,12 +1,17 @@
-"""Run a loaded classifier over texts the way every command does."""
+"""Run a Hugging Face text classifier over a table the way every command does: read the table,
+load the model, open the journal, run the engine (``run_text_model``, shared by ``predict`` and
+``evaluate``)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelqa._types import Progress
+from modelqa.api._inputs import TextTable, load_text_table
 from modelqa.errors import UsageError
 
 if TYPE_CHECKING:
@@ -22,14 +27,19 @@ def check_max_length(asked: int | None, model_limit: int) -> int:
     return int(asked)
 
 
-def check_chunk_rows(value: int | None) -> int:
-    from modelqa.engine.predict import DEFAULT_CHUNK_ROWS
-
+def check_chunk_rows(value: int | None) -> int | None:
+    """``--chunk-rows``: None sizes chunks by work (engine.predict.ChunkPlan)."""
     if value is None:
-        return DEFAULT_CHUNK_ROWS
+        return None
     if value < 1:
         raise UsageError(f"--chunk-rows must be at least 1, not {value}")
     return int(value)
+
+
+def _by_work() -> str:
+    from modelqa.engine.predict import CHUNK_SECONDS, DEFAULT_CHUNK_ROWS
+
+    return f"by work ({CHUNK_SECONDS:g} s or {DEFAULT_CHUNK_ROWS} rows)"
 
 
 def check_engine_options(*, engine: str, backend: str) -> tuple[str, str]:
@@ -75,7 +85,7 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
     ``backend="onnx"`` runs the model with ONNX Runtime on the CPU (engine.onnx_backend: exported
     once, cached next to the model by its weights' hash)."""
     from modelqa.engine.onnx_backend import check_backend
-    from modelqa.engine.predict import predict_texts
+    from modelqa.engine.predict import DEFAULT_CHUNK_ROWS, predict_texts
     from modelqa.engine.quantize import cast_model, check_precision, check_quantize, quantize_model
     from modelqa.engine.ray_engine import check_engine
 
@@ -99,7 +109,8 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
 
         fp = {**(fingerprint or {}), "model_sha256": model_fingerprint(clf.path), "n_rows": len(texts),
               "max_length": length, "batch_size": int(batch_size), "max_tokens": max_tokens,
-              "chunk_rows": chunk_rows,
+              "chunk_rows": chunk_rows if chunk_rows is not None else (
+                  DEFAULT_CHUNK_ROWS if engine == "ray" else _by_work()),
               "quantize": quantize, "precision": precision, "device": run_device, "backend": backend}
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
@@ -109,7 +120,8 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
         from modelqa.engine.ray_engine import predict_texts_ray
 
         out = predict_texts_ray(clf.path, texts, max_length=length, batch_size=batch_size, quantize=quantize,
-                                precision=precision, block_rows=chunk_rows, num_actors=ray_actors,
+                                precision=precision, block_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+                                num_actors=ray_actors,
                                 max_tokens=max_tokens,
                                 gpus_per_actor={"ray-cpu": 0.0, "ray-gpu": 1.0}.get(run_device), progress=progress,
                                 store=journal, **(load_options or {}))
@@ -159,3 +171,45 @@ class Predicted:
         """The final files are written: drop the chunks."""
         if self.journal is not None:
             self.journal.remove()
+
+
+@dataclass(frozen=True)
+class TextModelRun:
+    """What ``run_text_model`` read and predicted."""
+
+    table: TextTable
+    clf: Any                   # adapters.hf.HFClassifier
+    run: Predicted
+    load_s: float              # reading the table and loading the model
+
+
+def run_text_model(model, data, *, text_col: str, label_col: str | None = None, id_col: str | None = None,
+                   labels=None, label_map=None, on_empty: str = "error", encoding=None, sheet=None,
+                   batch_size: int = 64, max_length: int | None = None, device: str = "auto",
+                   allow_pickle: bool = False, progress: Progress, quantize: str = "none",
+                   chunk_rows: int | None = None, restart: bool = False, precision: str = "fp32",
+                   engine: str = "local", ray_actors: int | None = None, backend: str = "torch",
+                   max_tokens: int | None = None, journal_dir: Path | None = None, loaded_model=None,
+                   before_run: Callable[[Any, TextTable], None] | None = None) -> TextModelRun:
+    """Table -> model -> journal -> engine: the one Hugging Face run sequence. ``before_run(clf, table)``
+    checks what must hold before the (long) prediction run (labels, action rules)."""
+    from modelqa.adapters.hf import load_hf_classifier
+
+    t0 = time.perf_counter()
+    table = load_text_table(data, text_col=text_col, label_col=label_col, id_col=id_col, encoding=encoding,
+                            sheet=sheet, on_empty=on_empty)
+    clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine, backend), labels=labels,
+                                             label_map=label_map, allow_pickle=allow_pickle)
+    if before_run is not None:
+        before_run(clf, table)
+    load_s = time.perf_counter() - t0
+    fingerprint = {"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty}
+    if label_col is not None:
+        fingerprint["label_col"] = label_col
+    run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
+                         quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
+                         precision=precision, engine=engine, ray_actors=ray_actors, device_asked=device,
+                         backend=backend, max_tokens=max_tokens,
+                         load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
+                         fingerprint=fingerprint)
+    return TextModelRun(table=table, clf=clf, run=run, load_s=load_s)

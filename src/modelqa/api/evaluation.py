@@ -86,6 +86,9 @@ class Evaluation:
     distribution: pd.DataFrame
     run_info: dict = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
+    #: What the report draws, computed from the full data (api._report_data): curve points,
+    #: reliability table, confidence histogram. Saved under tables/; None for regression.
+    report_data: dict[str, pd.DataFrame] | None = None
 
     @property
     def metrics(self) -> dict:
@@ -160,7 +163,8 @@ class Evaluation:
         from modelqa.report.tables import write_table
 
         rendered = render_report(self.result, self.predictions, self.errors, self.confusions, self.distribution,
-                                 self.run_info, curves=learning_curves(self.run_info.get("model")))
+                                 self.run_info, curves=learning_curves(self.run_info.get("model")),
+                                 report_data=self.report_data)
         paths: dict[str, Path] = {}
         for folder, items in ((FIGURES_DIR, rendered.figures), (TABLES_DIR, rendered.tables)):
             if items:
@@ -169,7 +173,11 @@ class Evaluation:
         for name, png in rendered.figures.items():
             with _atomic.atomic_path(out / FIGURES_DIR / f"{name}.png") as tmp:
                 tmp.write_bytes(png)
-        for name, table in rendered.tables.items():
+        tables = {**(self.report_data or {}), **rendered.tables}  # report data: what the page is drawn from
+        if tables:
+            (out / TABLES_DIR).mkdir(parents=True, exist_ok=True)
+            paths[TABLES_DIR] = out / TABLES_DIR
+        for name, table in tables.items():
             write_table(table, out / TABLES_DIR / f"{name}.csv")
         return rendered.html, paths
 
@@ -197,8 +205,14 @@ class Evaluation:
             path = run / RUN_FILES[key]
             return read_csv_back(path) if path.is_file() else pd.DataFrame()
 
+        from modelqa.api._report_data import REPORT_TABLES
+
+        data = {name: read_csv_back(run / TABLES_DIR / f"{name}.csv") for name in REPORT_TABLES
+                if (run / TABLES_DIR / f"{name}.csv").is_file()}
+        data = data if "curve_summary" in data or "calibration" in data else None  # else: from predictions.csv
         return cls(result=result, predictions=table("predictions"), errors=table("errors"),
-                   confusions=table("confusions"), distribution=table("distribution"), run_info=run_info)
+                   confusions=table("confusions"), distribution=table("distribution"), run_info=run_info,
+                   report_data=data)
 
     def _repr_html_(self) -> str:
         """A compact summary for Jupyter: headline numbers and the per-class table."""

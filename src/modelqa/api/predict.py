@@ -8,9 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from modelqa._types import NullProgress, Progress
-from modelqa.api._frames import predictions_frame
-from modelqa.api._inputs import load_text_table
-from modelqa.api._run import check_engine_options, driver_device, run_classifier
+from modelqa.api._frames import predictions_frame, with_actions
+from modelqa.api._run import check_engine_options, run_text_model
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
@@ -31,12 +30,12 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     ``action`` column after ``confidence`` and ``attrs["actions"]`` (counts per action, the
     ``actions`` section of metrics.json without accuracy). Refused for regression models.
 
-    A text model with ``out`` keeps each finished chunk of ``chunk_rows`` rows in
+    A text model with ``out`` keeps each finished chunk (about 10 s of compute or 4,096 rows, or
+    ``chunk_rows`` rows when given) in
     ``.<out name>.partial/`` next to ``out``: the same call after a crash resumes from there
     (``restart=True`` discards it) and the folder is removed once ``out`` is written.
     ``engine="ray"`` predicts with ``ray_actors`` Ray actors (docs/ray.md); ``backend="onnx"`` runs
     the model with ONNX Runtime (docs/performance.md)."""
-    from modelqa.adapters.hf import load_hf_classifier
     from modelqa.adapters.tabular import is_tabular_model
     from modelqa.engine.quantize import check_quantize
     from modelqa.errors import UsageError
@@ -59,9 +58,16 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
         for flag, value in (("--labels", labels), ("--label-map", label_map), ("--max-length", max_length)):
             if value is not None:
                 raise UsageError(f"{flag} does not apply to a tabular model ({model})")
+        from modelqa.api._options import TEXT_MODEL, given
+
+        bad = given(TEXT_MODEL, {"on_empty": on_empty, "batch_size": batch_size, "device": device,
+                                 "allow_pickle": allow_pickle, "chunk_rows": chunk_rows, "restart": restart,
+                                 "ray_actors": ray_actors, "max_tokens": max_tokens})
+        if bad:
+            raise UsageError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to a tabular model "
+                             f"({model})")
         t0 = time.perf_counter()
-        frame = predict_tabular(model, data, id_col=id_col, encoding=encoding, sheet=sheet,
-                                out=None if rules is not None else out)
+        frame = predict_tabular(model, data, id_col=id_col, encoding=encoding, sheet=sheet, out=None)
         frame.attrs["seconds"] = time.perf_counter() - t0
         if rules is not None:
             if "predicted_label" not in frame.columns:
@@ -69,56 +75,42 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
                                  hint="rules match predicted labels and confidence (see docs/actions.md)")
             labels_known = [c[len("prob_"):] for c in frame.columns[frame.columns.get_loc("predicted_label"):]
                             if str(c).startswith("prob_")]
-            frame = _with_actions(frame, rules.check_labels(labels_known), out)
+            rules.check_labels(labels_known)
+        frame = _finish(frame, rules, out)
         if frame.attrs.get("unseen_categories"):
             progress.log("categories not seen in training (encoded as all zeros): "
                          + ", ".join(f"{k} {v}" for k, v in frame.attrs["unseen_categories"].items()))
         frame.attrs.setdefault("skipped_rows", [])
         return frame
-    table = load_text_table(data, text_col=text_col, id_col=id_col, encoding=encoding, sheet=sheet,
-                            on_empty=on_empty)
-    clf = load_hf_classifier(model, device=driver_device(device, engine, backend), labels=labels, label_map=label_map,
-                             allow_pickle=allow_pickle)
-    if rules is not None:
-        rules.check_labels(clf.labels)
     journal_dir = None
     if out is not None:
         from modelqa.engine.journal import journal_dir_for
 
         journal_dir = journal_dir_for(out, run_folder=False)
-    run = run_classifier(clf, table.texts, max_length=max_length, batch_size=batch_size, progress=progress,
-                         quantize=quantize, chunk_rows=chunk_rows, journal_dir=journal_dir, restart=restart,
-                         precision=precision, engine=engine, ray_actors=ray_actors, device_asked=device, backend=backend,
-                         max_tokens=max_tokens,
-                         load_options={"labels": labels, "label_map": label_map, "allow_pickle": allow_pickle},
-                         fingerprint={"data_sha256": table.sha256, "text_col": text_col, "on_empty": on_empty})
-    res = run.predictions
-    frame = predictions_frame(labels=clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
+    done = run_text_model(model, data, text_col=text_col, id_col=id_col, labels=labels, label_map=label_map,
+                          on_empty=on_empty, encoding=encoding, sheet=sheet, batch_size=batch_size,
+                          max_length=max_length, device=device, allow_pickle=allow_pickle, progress=progress,
+                          quantize=quantize, chunk_rows=chunk_rows, restart=restart, precision=precision,
+                          engine=engine, ray_actors=ray_actors, backend=backend, max_tokens=max_tokens,
+                          journal_dir=journal_dir,
+                          before_run=None if rules is None else lambda clf, _table: rules.check_labels(clf.labels))
+    res, table = done.run.predictions, done.table
+    frame = predictions_frame(labels=done.clf.labels, y_pred=res.probs.argmax(axis=1), probs=res.probs,
                               texts=table.texts, ids=table.ids)
     frame.attrs.update({"n_truncated": res.n_truncated, "skipped_rows": table.skipped_rows,
                         "max_length": res.max_length, "seconds": res.seconds,
                         "quantize": quantize, "precision": precision, "engine": engine,
                         "backend": backend})
-    if rules is not None:
-        frame = _with_actions(frame, rules, out)
-    elif out is not None:
-        from modelqa.report.tables import write_table
-
-        write_table(frame, Path(out))
-    run.finished()
+    frame = _finish(frame, rules, out)
+    done.run.finished()
     return frame
 
 
-def _with_actions(frame: pd.DataFrame, rules, out) -> pd.DataFrame:
-    """Add the ``action`` column and ``attrs["actions"]``; write ``out`` when given."""
-    from modelqa.analysis.rules import action_summary, add_action_column
-
-    confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
-    acts = rules.apply(frame["predicted_label"].to_numpy(), confidence)
-    attrs = dict(frame.attrs)
-    frame = add_action_column(frame, acts)
-    frame.attrs.update(attrs)
-    frame.attrs["actions"] = action_summary(acts, None, rules)
+def _finish(frame: pd.DataFrame, rules, out) -> pd.DataFrame:
+    """Apply the action rules (``attrs["actions"]``: counts per action) and write ``out`` when given."""
+    if rules is not None:
+        frame, summary = with_actions(frame, rules)
+        frame.attrs["actions"] = summary
     if out is not None:
         from modelqa.report.tables import write_table
 

@@ -1,6 +1,6 @@
-"""Tabular workflows: ``profile`` a table, ``train_tabular`` an MLP on it, ``predict_tabular``
-with the saved model, and ``tabular_arrays`` (true targets and predictions of a labelled
-file, for evaluation). See docs/tabular.md."""
+"""Tabular workflows: ``train_tabular`` an MLP on a table and ``predict_tabular`` with the saved
+model. ``tabular_arrays`` (an evaluation input) lives with the readers in api._sources and
+``profile`` in api.profile; both are re-exported here. See docs/tabular.md."""
 
 from __future__ import annotations
 
@@ -12,41 +12,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelqa import _atomic
 from modelqa._types import NullProgress, Progress
 from modelqa.api._runinfo import command_line, now_iso, versions
-from modelqa.data.load import file_sha256, read_table
+from modelqa.api._sources import tabular_arrays  # noqa: F401  (re-exported: it moved next to the readers)
+from modelqa.api.profile import profile  # noqa: F401  (re-exported: profile has its own module)
+from modelqa.data.load import file_sha256
 from modelqa.data.schema import require_columns
+from modelqa.data.source import read_source, source_name, source_sha256
 from modelqa.data.split import stratified_split
 from modelqa.data.tabular import (
     Preprocessor,
     TargetEncoder,
     drop_missing_target,
     infer_task,
-    regression_values,
 )
 from modelqa.errors import DataError, RunError, UsageError, format_rows
 from modelqa.train.tabular import CHECKPOINT_DIR, TabularTrainConfig, parse_hidden
 
 PREDICTION_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
-
-# ------------------------------------------------------------------ profile
-
-
-def profile(data: str | Path, *, target: str | None = None, out: str | Path | None = None,
-            id_cols: list[str] | None = None, encoding: str | None = None,
-            sheet: str | int | None = None) -> dict:
-    """The profile document of a table (see modelqa.data.profile); with ``out`` also written as JSON."""
-    from modelqa.data.profile import profile_table
-
-    path = Path(data)
-    df = read_table(path, encoding=encoding, sheet=sheet)
-    doc = profile_table(df, target=target, path=path, id_cols=id_cols)
-    doc["sha256"] = file_sha256(path)
-    if out is not None:
-        _atomic.write_json(out, doc)
-    return doc
 
 
 # ------------------------------------------------------------------ training
@@ -75,9 +59,9 @@ class TabularTrainResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_frame(path: str | Path, *, target: str, encoding, sheet, role: str) -> tuple[pd.DataFrame, list[int]]:
-    path = Path(path)
-    df = read_table(path, encoding=encoding, sheet=sheet)
+def _read_frame(data, *, target: str, encoding, sheet, role: str) -> tuple[pd.DataFrame, list[int]]:
+    src = read_source(data, encoding=encoding, sheet=sheet, what=f"the {role} data")
+    df, path = src.frame, src.name
     if target not in df.columns:
         require_columns(df, {"target": target}, path=path)
     kept, missing_rows = drop_missing_target(df, target)
@@ -107,12 +91,14 @@ def _split(n: int, y_strat: np.ndarray, fractions, *, seed: int, path) -> list[n
         raise DataError(f"{path}: {exc.message} ({n} rows with a target)", hint=exc.hint) from None
 
 
-def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str | None = None,
-                  test_data: str | Path | None = None, val_data: str | Path | None = None,
+def train_tabular(*, data: str | Path | pd.DataFrame, target: str, out: str | Path, task: str | None = None,
+                  test_data: str | Path | pd.DataFrame | None = None,
+                  val_data: str | Path | pd.DataFrame | None = None,
                   id_cols: list[str] | None = None, encoding: str | None = None, sheet: str | int | None = None,
                   resume: bool = False, evaluate_test: bool = True, config: TabularTrainConfig | None = None,
                   progress: Progress | None = None, command: str | None = None, **options: Any) -> TabularTrainResult:
-    """Train a tabular MLP on ``data`` to predict ``target``.
+    """Train a tabular MLP on ``data`` to predict ``target``. ``data``, ``val_data`` and
+    ``test_data`` are data files or pandas DataFrames.
 
     ``options`` are TabularTrainConfig fields: hidden ("128,64" or a tuple), dropout, batch_norm,
     weight_decay, class_weight (None / "none" / "balanced"), epochs, lr, batch_size, patience,
@@ -140,35 +126,36 @@ def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str |
             frames[role], dropped_rows[role] = _read_frame(path, target=target, encoding=encoding, sheet=sheet,
                                                            role=role)
     if missing_main:
-        progress.log(f"{data}: left out {len(missing_main)} row(s) with no {target!r} (rows "
+        progress.log(f"{source_name(data)}: left out {len(missing_main)} row(s) with no {target!r} (rows "
                      f"{format_rows(missing_main)})")
+    where = source_name(data)
     given_task = task
-    whole = TargetEncoder.fit(main_df[target], column=target, task=task, path=data)
+    whole = TargetEncoder.fit(main_df[target], column=target, task=task, path=where)
     task = whole.task
     task_reason = "set with --task" if given_task is not None else infer_task(main_df[target].tolist())[1]
     config.validate(task)
     classification = task != "regression"
-    y_strat = whole.encode(main_df[target], path=data) if classification else np.zeros(len(main_df), np.int64)
+    y_strat = whole.encode(main_df[target], path=where) if classification else np.zeros(len(main_df), np.int64)
     if test_data is None:
-        parts = _split(len(main_df), y_strat, (0.6, 0.2, 0.2), seed=config.seed, path=data)
+        parts = _split(len(main_df), y_strat, (0.6, 0.2, 0.2), seed=config.seed, path=where)
         train_df, val_df, test_df = (main_df.iloc[p] for p in parts)
         split_rule = "60/20/20 " + ("stratified " if classification else "") + "split of --data"
-        paths = {"train": data, "validation": data, "test": data}
+        paths = {"train": where, "validation": where, "test": where}
     elif val_data is None:
-        parts = _split(len(main_df), y_strat, (0.8, 0.2), seed=config.seed, path=data)
+        parts = _split(len(main_df), y_strat, (0.8, 0.2), seed=config.seed, path=where)
         train_df, val_df = (main_df.iloc[p] for p in parts)
         test_df = frames["test"]
         split_rule = "80/20 split of --data; --test-data for the test"
-        paths = {"train": data, "validation": data, "test": test_data}
+        paths = {"train": where, "validation": where, "test": source_name(test_data)}
     else:
         train_df, val_df, test_df = main_df, frames["validation"], frames["test"]
         split_rule = "all of --data trains; --val-data validates; --test-data tests"
-        paths = {"train": data, "validation": val_data, "test": test_data}
+        paths = {"train": where, "validation": source_name(val_data), "test": source_name(test_data)}
     if len(train_df) < 2:
-        raise DataError(f"{data}: {len(train_df)} training row(s) is too few to train on",
+        raise DataError(f"{where}: {len(train_df)} training row(s) is too few to train on",
                         hint="use more rows")
 
-    pre = Preprocessor(id_cols=id_cols).fit(train_df, target, task=task, labels=whole.labels, path=data)
+    pre = Preprocessor(id_cols=id_cols).fit(train_df, target, task=task, labels=whole.labels, path=where)
     x_train, train_report = pre.transform(train_df, path=paths["train"])
     x_val, val_report = pre.transform(val_df, path=paths["validation"])
     y_train = pre.encode_target(train_df, path=paths["train"])
@@ -185,10 +172,10 @@ def train_tabular(*, data: str | Path, target: str, out: str | Path, task: str |
                                                       for d in pre.dropped))
     n_outputs = 1 if task == "regression" else len(labels)
 
-    hashes = {"data": file_sha256(data)}
+    hashes = {"data": source_sha256(data)}
     for key, path in (("val_data", val_data), ("test_data", test_data)):
         if path is not None:
-            hashes[key] = file_sha256(path)
+            hashes[key] = source_sha256(path)
     fingerprint = {"training_args": config.to_dict(), "data_sha256": hashes, "task": task, "target": target,
                    "id_cols": list(id_cols or [])}
 
@@ -255,11 +242,11 @@ def _evaluate_test(ev_dir: Path, test_df, *, task, labels, y_test, preds, pre, m
 # ------------------------------------------------------------------ prediction and evaluation inputs
 
 
-def _frame(df_or_path, *, encoding, sheet) -> tuple[pd.DataFrame, Path | str]:
-    if isinstance(df_or_path, pd.DataFrame):
-        return df_or_path, (df_or_path.attrs.get("source") or {}).get("path", "data")
-    path = Path(df_or_path)
-    return read_table(path, encoding=encoding, sheet=sheet), path
+def _frame(df_or_path, *, encoding, sheet) -> tuple[pd.DataFrame, str]:
+    if isinstance(df_or_path, pd.DataFrame) and (df_or_path.attrs.get("source") or {}).get("path"):
+        return df_or_path, df_or_path.attrs["source"]["path"]  # read by read_table already
+    src = read_source(df_or_path, encoding=encoding, sheet=sheet)
+    return src.frame, src.name
 
 
 def predict_tabular(model_dir: str | Path, df_or_path: pd.DataFrame | str | Path, *, id_col: str | None = None,
@@ -291,33 +278,3 @@ def predict_tabular(model_dir: str | Path, df_or_path: pd.DataFrame | str | Path
 
         write_table(frame, Path(out))
     return frame
-
-
-def tabular_arrays(model_dir: str | Path, data_path: str | Path, *, label_col: str, encoding: str | None = None,
-                   sheet: str | int | None = None, id_col: str | None = None, model=None) -> dict:
-    """What ``evaluate`` needs from a tabular model and a labelled file.
-
-    Returns ``{"labels", "task", "y_true", "probs", "values", "y_pred", "ids", "unseen", "transform",
-    "sha256", "model_path", "n_rows"}``: ``y_true`` holds class ids (classification) or floats
-    (regression); ``probs`` / ``y_pred`` are set for classification, ``values`` for regression.
-    ``model``: an already loaded TabularModel (else ``model_dir`` is loaded).
-    """
-    from modelqa.adapters.tabular import load_tabular_model
-
-    model = model or load_tabular_model(model_dir)
-    path = Path(data_path)
-    df = read_table(path, encoding=encoding, sheet=sheet)
-    require_columns(df, {"label": label_col, "id": id_col}, path=path)
-    target = TargetEncoder.from_dict(model.preprocessor.target.to_dict()) if model.preprocessor.target else None
-    if target is None:
-        raise DataError(f"{model_dir}: the model's preprocessing has no target encoding")
-    target.column = label_col
-    if model.task == "regression":
-        y_true = regression_values(df[label_col], path=path, column=label_col)
-    else:
-        y_true = target.encode(df[label_col], path=path)
-    preds = model.predict(df, path=path)
-    return {"labels": model.labels, "task": model.task, "y_true": y_true, "probs": preds.probs,
-            "values": preds.values, "y_pred": preds.y_pred,
-            "ids": (id_col, df[id_col].tolist()) if id_col else None, "unseen": dict(preds.unseen_categories),
-            "transform": preds.report, "sha256": file_sha256(path), "model_path": model.path, "n_rows": len(df)}

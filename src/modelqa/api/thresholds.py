@@ -62,7 +62,7 @@ def thresholds(run_dir: str | Path, *, min_recall: float | None = None, cost: st
     positive = pos_label or meta.get("positive_label") or labels[1]
     if positive not in labels:
         raise UsageError(f"--pos-label {positive!r} is not one of the classes: {', '.join(labels)}")
-    from modelqa.api.evaluate import numeric_column
+    from modelqa.api._sources import numeric_column
 
     scores = numeric_column(df[f"{PROB_PREFIX}{positive}"], path=pred_path, column=f"{PROB_PREFIX}{positive}")
     truth = df["true_label"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))

@@ -76,6 +76,7 @@ def evaluate_cmd(
     restart: o.Restart = False,
     output_format: o.Format = "table",
     quiet: o.Quiet = False,
+    simple_baseline: o.SimpleBaseline = True,
 ) -> None:
     """Evaluate a model on labelled data, or a file of predictions.
 
@@ -104,7 +105,7 @@ def evaluate_cmd(
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
                   actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart,
                   precision=precision, engine=engine, ray_actors=ray_actors, backend=backend,
-                  max_tokens=max_tokens)
+                  max_tokens=max_tokens, simple_baseline=simple_baseline)
     if output_format == "json":
         print_json(ev.result)
         return
@@ -112,8 +113,7 @@ def evaluate_cmd(
                   extra=_extra(ev.run_info, ev.result))
 
 
-def _sheet(sheet: str | None):
-    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+_sheet = o.sheet_value  # the former name; other commands use o.sheet_value
 
 
 def _extra(info: dict, result: dict | None = None) -> dict[str, str]:

@@ -29,6 +29,7 @@ app.add_typer(sweep_app, name="sweep")
 
 def _register() -> None:
     from modelqa.cli import (
+        check,
         curves,
         demo,
         evaluate,
@@ -42,12 +43,16 @@ def _register() -> None:
     )
 
     app.command("evaluate")(evaluate.evaluate_cmd)
+    app.command("check")(check.check_cmd)
     app.command("predict")(predict.predict_cmd)
     app.command("thresholds")(thresholds.thresholds_cmd)
     app.command("curves")(curves.curves_cmd)
     app.command("report")(report.report_cmd)
     app.command("profile")(profile.profile_cmd)
     app.command("demo")(demo.demo_cmd)
+    app.command("perturb")(__import__("modelqa.cli.perturb", fromlist=["perturb_cmd"]).perturb_cmd)
+    app.command("compare")(__import__("modelqa.cli.compare", fromlist=["compare_cmd"]).compare_cmd)
+    app.command("export")(__import__("modelqa.cli.export", fromlist=["export_cmd"]).export_cmd)
     train_app.command("text")(train.train_text_cmd)
     train_app.command("tabular")(train_tabular.train_tabular_cmd)
     sweep_app.command("text")(sweep.sweep_text_cmd)
@@ -87,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     click_exit, click_error, click_abort = _click_exceptions()
     options.ARGV[:] = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
-        app(args=argv, prog_name="modelqa", standalone_mode=False)
-        return 0
+        code = app(args=argv, prog_name="modelqa", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # click returns a command's typer.Exit code
     except ModelQAError as exc:
         if debug_enabled():
             raise

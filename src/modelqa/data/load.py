@@ -13,7 +13,6 @@ import csv
 import difflib
 import hashlib
 import io
-import json
 import os
 import zipfile
 from pathlib import Path
@@ -22,7 +21,9 @@ from typing import Any
 import charset_normalizer
 import pandas as pd
 
-from modelqa.errors import DataError, UsageError, format_rows
+from modelqa.data._json_table import _short
+from modelqa.data._json_table import parse_json as _parse_json
+from modelqa.errors import DataError, UsageError
 
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv",
@@ -66,11 +67,27 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None,
         df = _read_parquet(path)
     else:
         df, sheet_name = _read_excel(path, sheet)
+    check_unique_columns(df.columns, source=str(path))
     if len(df) == 0:
         where = f" (sheet {sheet_name!r})" if sheet_name is not None else ""
         raise DataError(f"{path}{where}: has a header ({_names(df.columns)}) but no data rows")
     df.attrs["source"] = {"path": str(path), "format": fmt, "encoding": used_encoding, "sheet": sheet_name}
     return df
+
+
+def check_unique_columns(columns, *, source: str) -> None:
+    """DataError naming the first column name that appears more than once (``source``: the file,
+    or "the DataFrame"); a duplicated name would otherwise be renamed or dropped silently."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(columns):
+        seen.setdefault(str(name), []).append(i + 1)
+    dups = {name: where for name, where in seen.items() if len(where) > 1}
+    if dups:
+        name, where = next(iter(dups.items()))
+        more = f"; also duplicated: {', '.join(repr(n) for n in list(dups)[1:])}" if len(dups) > 1 else ""
+        raise DataError(f"{source}: column {name!r} appears {len(where)} times (columns "
+                        f"{', '.join(map(str, where))} of the header){more}",
+                        hint="give every column its own name, so it is clear which one to read")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -120,9 +137,6 @@ def _names(columns: Any) -> str:
     return "columns: " + ", ".join(repr(str(c)) for c in columns) if len(columns) else "no columns"
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ---------------------------------------------------------------- encodings
@@ -271,65 +285,20 @@ def _records(text: str, delimiter: str, quoting: int) -> tuple[list[str], list[l
 
 
 def _column_names(header: list[Any]) -> list[str]:
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(header):
-        name = str(raw) if raw is not None and str(raw) != "" else f"Unnamed: {i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        seen.setdefault(name, 0)
-        names.append(name)
-    return names
+    """Header cells as names (an empty cell is ``Unnamed: i``); duplicates are kept, and refused by
+    ``check_unique_columns``."""
+    return [str(raw) if raw is not None and str(raw) != "" else f"Unnamed: {i}" for i, raw in enumerate(header)]
 
 
-# ---------------------------------------------------------------- JSON
+# ---------------------------------------------------------------- JSON: data/_json_table.py
 
 
-def _parse_json(text: str, path: Path, *, lines: bool) -> pd.DataFrame:
-    if lines:
-        records = _json_lines(text, path)
-    else:
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if exc.msg == "Extra data":  # JSON lines in a .json file
-                records = _json_lines(text, path)
-            else:
-                raise DataError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                                hint="a .json file must hold a list of records: [{\"text\": ..., \"label\": ...}, ...]") from None
-        else:
-            if not isinstance(loaded, list):
-                raise DataError(f"{path}: holds a JSON {type(loaded).__name__}, not a list of records",
-                                hint="write [{\"text\": ..., \"label\": ...}, ...] or one record per line (.jsonl)")
-            bad = [i + 1 for i, r in enumerate(loaded) if not isinstance(r, dict)]
-            if bad:
-                raise DataError(f"{path}: rows {format_rows(bad)} are not JSON objects "
-                                f"(row {bad[0]}: {_short(loaded[bad[0] - 1])})")
-            records = loaded
-    if not records:
-        raise DataError(f"{path}: has no records")
-    columns = list(dict.fromkeys(key for record in records for key in record))
-    data = {name: [record.get(name) for record in records] for name in columns}
-    return pd.DataFrame(data, columns=columns, dtype=object)
 
 
-def _json_lines(text: str, path: Path) -> list[dict]:
-    records = []
-    lines = text.split("\n")
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            last = all(not rest.strip() for rest in lines[lineno:])
-            raise DataError(f"{path}: line {lineno} is not valid JSON ({exc.msg}, column {exc.colno}): {_short(line)}",
-                            hint="the file may be truncated" if last else "each line must be one JSON object") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}: line {lineno} is a JSON {type(obj).__name__}, not an object: {_short(line)}")
-        records.append(obj)
-    return records
+
+
+
+
 
 
 # ---------------------------------------------------------------- Parquet, Excel
@@ -339,6 +308,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    try:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file (corrupt or truncated?): {exc}") from None
+    check_unique_columns(names, source=str(path))
     try:
         df = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:

@@ -4,7 +4,9 @@ A journal is a folder (``RUN_DIR/.partial`` for evaluate, ``.<file>.partial`` ne
 predictions file for predict) holding one ``chunk-NNNNN.npy`` of float32 logits per finished
 chunk and ``manifest.json``. Each chunk file is written atomically and only then listed in the
 manifest (also written atomically), so after a SIGKILL at any point the manifest names only
-complete chunks, each checked against its SHA-256 before reuse.
+complete chunks, each checked against its SHA-256 before reuse. Each entry records the chunk's
+``[start, stop)`` input rows: chunks sized by work (engine.predict.ChunkPlan) are cut where the
+first run cut them when it resumes, whatever this machine's speed.
 
 The manifest also holds a fingerprint of the run: the model folder's hash, the data file's
 hash and every setting that changes the numbers (max length, batch size, chunk size,
@@ -117,7 +119,17 @@ class ChunkJournal:
         logits = np.load(io.BytesIO(data), allow_pickle=False)
         return ChunkResult(logits=logits, n_tokens=int(entry["n_tokens"]), n_truncated=int(entry["n_truncated"]))
 
-    def save(self, index: int, result: ChunkResult) -> None:
+    def bounds(self) -> list[tuple[int, int]]:
+        """The recorded ``[start, stop)`` rows of chunks 0, 1, ... as long as they are contiguous."""
+        out: list[tuple[int, int]] = []
+        for i in range(len(self.manifest["chunks"])):
+            entry = self.manifest["chunks"].get(str(i))
+            if entry is None or "start" not in entry or entry["start"] != (out[-1][1] if out else 0):
+                break
+            out.append((int(entry["start"]), int(entry["stop"])))
+        return out
+
+    def save(self, index: int, result: ChunkResult, *, bounds: tuple[int, int] | None = None) -> None:
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(result.logits, dtype=np.float32), allow_pickle=False)
         data = buf.getvalue()
@@ -131,6 +143,8 @@ class ChunkJournal:
                                                "n_tokens": int(result.n_tokens),
                                                "n_truncated": int(result.n_truncated),
                                                "sha256": hashlib.sha256(data).hexdigest()}
+        if bounds is not None:
+            self.manifest["chunks"][str(index)].update({"start": int(bounds[0]), "stop": int(bounds[1])})
         self._write_manifest()
         delay = os.environ.get("MODELQA_TEST_CHUNK_DELAY")
         if delay:

@@ -1,10 +1,16 @@
 """Batched inference for text classifiers: tokenise, sort by length, pad per batch, run
 under torch.inference_mode(), put results back in input order.
 
-Rows are taken in chunks of ``chunk_rows`` input rows (length sorting happens inside each
-chunk). A chunk is the unit of durable work: a ``ChunkStore`` (engine.journal) can hand back
-chunks a killed run already finished, and keeps each new one as soon as it is done. The next
-chunk is tokenised in a background thread while the model runs the current one.
+Rows are taken in chunks of consecutive input rows (length sorting happens inside each chunk).
+A chunk is the unit of durable work: a ``ChunkStore`` (engine.journal) can hand back chunks a
+killed run already finished, and keeps each new one as soon as it is done. The next chunk is
+tokenised in a background thread while the model runs the current one.
+
+Chunk size: with ``chunk_rows`` given, every chunk has that many rows. By default chunks are sized
+by work: a chunk closes after about ``CHUNK_SECONDS`` of compute or ``DEFAULT_CHUNK_ROWS`` rows,
+whichever comes first (the first chunks are ``PROBE_ROWS`` rows, to measure this run's speed), so
+a kill loses at most about ``CHUNK_SECONDS`` of work on a slow CPU and at most 4,096 rows on a fast
+GPU. The store records each chunk's ``[start, stop)`` rows, and a resumed run reuses them.
 
 The model call goes through a ``Forward`` (a batch in, ``(b, K)`` float32 logits out): the
 torch model by default, or another backend such as ONNX Runtime (engine.onnx_backend).
@@ -27,6 +33,10 @@ from modelqa.engine.batching import Batch, length_sorted_batches
 
 #: Input rows per chunk: the unit of length sorting, prefetching and resumable work.
 DEFAULT_CHUNK_ROWS = 4096
+#: Compute per chunk when chunks are sized by work (``chunk_rows`` not given).
+CHUNK_SECONDS = 10.0
+#: Rows of the chunks that measure a run's speed before it is known.
+PROBE_ROWS = 64
 #: Padded tokens per batch (rows x longest row), on top of the batch size's row cap. Smaller
 #: batches of long rows keep the activations in cache: 6-12% faster than 64 rows of any length
 #: on AG News with MiniLM on 2 cores (docs/performance.md, "Batching").
@@ -58,7 +68,9 @@ class ChunkStore(Protocol):
 
     def load(self, index: int) -> ChunkResult | None: ...
 
-    def save(self, index: int, result: ChunkResult) -> None: ...
+    def save(self, index: int, result: ChunkResult, *, bounds: tuple[int, int] | None = None) -> None: ...
+
+    def bounds(self) -> list[tuple[int, int]]: ...  # optional: without it chunks have fixed boundaries
 
 
 def tokenize(tokenizer, texts: Sequence[str], *, max_length: int) -> tuple[dict, int]:
@@ -106,6 +118,44 @@ def chunk_bounds(n: int, chunk_rows: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk_rows, n)) for s in range(0, n, chunk_rows)]
 
 
+class ChunkPlan:
+    """Chunk boundaries decided as the run goes: fixed (``chunk_rows``), or sized by measured work
+    (about ``seconds`` of compute, at most ``max_rows``). ``recorded`` boundaries (those of a resumed
+    run) come first, unchanged."""
+
+    def __init__(self, n: int, *, chunk_rows: int | None, max_rows: int | None = None,
+                 seconds: float | None = None, recorded: list[tuple[int, int]] | None = None) -> None:
+        self.n, self.chunk_rows = n, chunk_rows
+        self.max_rows = DEFAULT_CHUNK_ROWS if max_rows is None else int(max_rows)
+        self.seconds = CHUNK_SECONDS if seconds is None else float(seconds)
+        if chunk_rows is not None:
+            self.bounds = chunk_bounds(n, chunk_rows)
+        else:
+            self.bounds = [tuple(b) for b in recorded or [] if 0 <= b[0] < b[1] <= n]
+            if any(a[1] != b[0] for a, b in zip(self.bounds, self.bounds[1:], strict=False)) or \
+                    (self.bounds and self.bounds[0][0] != 0):
+                self.bounds = []  # not a contiguous prefix: start over
+        self.rows_timed = 0
+        self.seconds_timed = 0.0
+
+    def timed(self, rows: int, seconds: float) -> None:
+        self.rows_timed += rows
+        self.seconds_timed += seconds
+
+    def get(self, i: int) -> tuple[int, int] | None:
+        """Chunk ``i``'s boundaries (deciding them if this is the next one), or None past the end."""
+        while i >= len(self.bounds):
+            start = self.bounds[-1][1] if self.bounds else 0
+            if start >= self.n:
+                return None
+            if self.seconds_timed > 0:
+                rows = int(self.rows_timed / self.seconds_timed * self.seconds)
+            else:
+                rows = PROBE_ROWS
+            self.bounds.append((start, min(self.n, start + max(1, min(rows, self.max_rows)))))
+        return self.bounds[i]
+
+
 def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, batch_size: int = 64,
                   device: str = "cpu", progress: Progress | None = None,
                   max_tokens: int | None = DEFAULT_MAX_TOKENS,
@@ -122,53 +172,71 @@ def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, ba
     progress = progress or NullProgress()
     t0 = time.perf_counter()
     n = len(texts)
-    chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
-    if chunk_rows < 1:
+    if chunk_rows is not None and int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     num_labels = int(model.config.num_labels)
     logits_out = np.empty((n, num_labels), dtype=np.float32)
     forward = forward or torch_forward(model, device)
-    bounds = chunk_bounds(n, chunk_rows)
-    done = finished_chunks(store, len(bounds))
-    todo = [i for i in range(len(bounds)) if i not in done]
+    records = store is not None and hasattr(store, "bounds")  # a store that keeps each chunk's rows
+    if store is not None and not records and chunk_rows is None:
+        chunk_rows = DEFAULT_CHUNK_ROWS  # a resume must find the same chunks: fixed boundaries
+    recorded = store.bounds() if records else []
+    plan = ChunkPlan(n, chunk_rows=None if chunk_rows is None else int(chunk_rows), recorded=recorded)
+    known = len(plan.bounds)  # chunks whose boundaries are already fixed (all of them when chunk_rows is given)
+    done = finished_chunks(store, known)
     n_tokens = n_trunc = resumed = 0
     for i, res in done.items():
-        s, e = bounds[i]
+        s, e = plan.bounds[i]
         logits_out[s:e] = res.logits
         n_tokens += res.n_tokens
         n_trunc += res.n_truncated
         resumed += e - s
 
+    def next_todo(after: int) -> int | None:
+        i = after + 1
+        while i in done:
+            i += 1
+        return i if plan.get(i) is not None else None
+
     def tok(i: int):
-        s, e = bounds[i]
+        s, e = plan.get(i)
         return tokenize(tokenizer, texts[s:e], max_length=max_length)
 
     was_training = model.training
     model.eval()
     progress.start(n, "Predicting")
     progress.advance(resumed)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelqa-tokenize") if prefetch and todo else None
+    current = next_todo(-1)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelqa-tokenize") \
+        if prefetch and current is not None else None
     try:
-        pending = pool.submit(tok, todo[0]) if pool else None
+        pending = pool.submit(tok, current) if pool else None
         with torch.inference_mode():
-            for pos, i in enumerate(todo):
-                enc, trunc = pending.result() if pool else tok(i)
-                if pool and pos + 1 < len(todo):
-                    pending = pool.submit(tok, todo[pos + 1])
-                s, e = bounds[i]
+            while current is not None:
+                enc, trunc = pending.result() if pool else tok(current)
+                following = next_todo(current)
+                if pool and following is not None:
+                    pending = pool.submit(tok, following)
+                s, e = plan.get(current)
+                t_chunk = time.perf_counter()
                 chunk_logits = np.empty((e - s, num_labels), dtype=np.float32)
                 for batch in length_sorted_batches(enc, batch_size=batch_size, pad_id=pad_id,
                                                    max_tokens=max_tokens):
                     chunk_logits[batch.rows] = forward(batch)
                     progress.advance(len(batch.rows))
+                plan.timed(e - s, time.perf_counter() - t_chunk)
                 res = ChunkResult(logits=chunk_logits, n_tokens=sum(len(x) for x in enc["input_ids"]),
                                   n_truncated=trunc)
                 if store is not None:
-                    store.save(i, res)
+                    if records:
+                        store.save(current, res, bounds=(s, e))
+                    else:
+                        store.save(current, res)
                 logits_out[s:e] = chunk_logits
                 n_tokens += res.n_tokens
                 n_trunc += trunc
+                current = following
     finally:
         if pool:
             pool.shutdown(wait=True, cancel_futures=True)

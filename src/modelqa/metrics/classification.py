@@ -74,22 +74,41 @@ def _confusion_metrics(cm: np.ndarray) -> tuple[dict, dict]:
     return metrics, per_class
 
 
-def _probability_metrics(y_true: np.ndarray, probs: np.ndarray, support: np.ndarray) -> tuple[dict, dict]:
-    aucs, aps = one_vs_rest(y_true, probs)
-    n_classes = probs.shape[1]
+def probability_block(*, aucs: list, aps: list, support: np.ndarray, log_loss_value, brier_value,
+                      top_k: dict[int, float], ece_value, binary_pos: int | None = None,
+                      binary_brier=None) -> tuple[dict, dict]:
+    """The probability metrics and their per-class lists from computed parts; shared by the
+    in-memory path (from rows) and the streaming path (from sums and histograms), so both
+    write the same keys in the same order. ``binary_pos``: the positive class of a binary task
+    (adds ``roc_auc`` / ``average_precision`` and uses ``binary_brier`` for ``brier_score``)."""
     metrics = {
-        "log_loss": _num(log_loss(y_true, probs)),
-        "brier_score": _num(brier_score(y_true, probs)),
+        "log_loss": _num(log_loss_value),
+        "brier_score": _num(brier_value),
         "roc_auc_ovr_macro": _mean_of_defined(aucs),
         "roc_auc_ovr_weighted": _mean_of_defined(aucs, support),
         "average_precision_macro": _mean_of_defined(aps),
     }
-    for k in TOP_K:
-        if n_classes > k:
-            metrics[f"top_{k}_accuracy"] = _num(top_k_accuracy(y_true, probs, k))
-    metrics["ece"] = _num(reliability_table(y_true, probs).ece())
+    for k, value in top_k.items():
+        metrics[f"top_{k}_accuracy"] = _num(value)
+    metrics["ece"] = _num(ece_value)
     per_class = {"roc_auc": [_num(a) for a in aucs], "average_precision": [_num(a) for a in aps]}
+    if binary_pos is not None:
+        metrics["brier_score"] = _num(binary_brier)
+        metrics["roc_auc"] = per_class["roc_auc"][binary_pos]
+        metrics["average_precision"] = per_class["average_precision"][binary_pos]
     return metrics, per_class
+
+
+def _probability_metrics(y_true: np.ndarray, probs: np.ndarray, support: np.ndarray,
+                         pos: int | None) -> tuple[dict, dict]:
+    aucs, aps = one_vs_rest(y_true, probs)
+    n_classes = probs.shape[1]
+    return probability_block(
+        aucs=aucs, aps=aps, support=support, log_loss_value=log_loss(y_true, probs),
+        brier_value=brier_score(y_true, probs),
+        top_k={k: top_k_accuracy(y_true, probs, k) for k in TOP_K if n_classes > k},
+        ece_value=reliability_table(y_true, probs).ece(), binary_pos=pos,
+        binary_brier=binary_brier_score(y_true, probs, pos) if pos is not None else None)
 
 
 def _baselines(support: np.ndarray, labels: list[str]) -> dict:
@@ -97,6 +116,7 @@ def _baselines(support: np.ndarray, labels: list[str]) -> dict:
     majority = int(np.argmax(support))  # first label in model order on ties
     return {
         "chance_accuracy": _num(np.sum(shares**2)),
+        "uniform_accuracy": _num(1.0 / len(labels)),
         "majority_accuracy": _num(shares[majority]),
         "majority_label": labels[majority],
     }
@@ -139,11 +159,7 @@ def classification_metrics(
         for key in ("precision", "recall", "f1"):
             metrics[key] = per_class[key][pos]
     if probs is not None:
-        prob_metrics, prob_per_class = _probability_metrics(y_true, probs, support)
-        if binary:
-            prob_metrics["brier_score"] = _num(binary_brier_score(y_true, probs, pos))
-            prob_metrics["roc_auc"] = prob_per_class["roc_auc"][pos]
-            prob_metrics["average_precision"] = prob_per_class["average_precision"][pos]
+        prob_metrics, prob_per_class = _probability_metrics(y_true, probs, support, pos if binary else None)
         metrics.update(prob_metrics)
         per_class.update(prob_per_class)
 

@@ -153,3 +153,54 @@ def one_vs_rest_curves(y_true, probs, labels: Sequence[str], *, pos_id: int | No
         notes.append(f"the micro average uses one row in every {step} ({ys.size:,} of {y.size:,} rows)")
     return ClassCurves(labels=[str(x) for x in labels], per_class=per_class, micro=micro, macro_tpr=macro_tpr,
                        macro_precision=macro_precision, micro_rows=int(ys.size), n_rows=int(y.size), notes=notes)
+
+
+def grid_curves_from_counts(pos_counts, neg_counts) -> GridCurves:
+    """``grid_curves`` from per-bin positive and negative counts of a score histogram (bins in
+    ascending score order, e.g. metrics.streaming.ClassificationState's ``hist_pos`` and
+    ``hist_all - hist_pos``). A bin is a tie group: the ROC runs diagonally through it, and a PR
+    threshold inside it predicts the whole bin positive, exactly as ``grid_curves`` treats tied
+    scores; so on scores that take one value per bin both give the same curves."""
+    pos = np.asarray(pos_counts, dtype=np.int64)[::-1]  # highest bin first
+    neg = np.asarray(neg_counts, dtype=np.int64)[::-1]
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    tp_end, fp_end = np.cumsum(pos), np.cumsum(neg)  # at or above each bin
+    tp_start, fp_start = tp_end - pos, fp_end - neg  # above each bin
+    tpr = precision = None
+    if n_pos and n_neg:
+        exact = ROC_GRID * n_neg
+        m = np.minimum(np.floor(exact + 1e-9).astype(np.int64), n_neg)
+        inner = m < n_neg
+        # the bin holding the (m+1)-th highest negative: the first bin whose cumulative FP exceeds m
+        b = np.minimum(np.searchsorted(fp_end, m, side="right"), len(neg) - 1)
+        frac = np.clip((exact - fp_start[b]) / np.maximum(neg[b], 1), 0.0, 1.0)
+        tp = tp_start[b] + frac * pos[b]
+        tpr = np.where(inner, tp / n_pos, 1.0)
+    if n_pos:
+        need = np.maximum(np.ceil(PR_GRID * n_pos - 1e-9).astype(np.int64), 1)
+        b = np.searchsorted(tp_end, need, side="left")  # the first bin where TP reaches need
+        precision = tp_end[b] / (tp_end[b] + fp_end[b])
+    return GridCurves(tpr=tpr, precision=precision, n_pos=n_pos, n_neg=n_neg)
+
+
+def one_vs_rest_from_histograms(hist_pos, hist_all, labels: Sequence[str], *, pos_id: int | None = None) -> ClassCurves:
+    """``one_vs_rest_curves`` from per-class score histograms (K, bins): rows of each class's
+    score per bin (``hist_all``) and of those, the rows of that class (``hist_pos``). The micro
+    average pools the classes' histograms (every (row, class) pair, binned)."""
+    hp = np.asarray(hist_pos, dtype=np.int64)
+    hn = np.asarray(hist_all, dtype=np.int64) - hp
+    k = hp.shape[0]
+    n_rows = int(hp.sum())
+    if k == 2:
+        pid = 1 if pos_id is None else int(pos_id)
+        return ClassCurves(labels=[str(labels[pid])], per_class=[grid_curves_from_counts(hp[pid], hn[pid])],
+                           n_rows=n_rows)
+    per_class = [grid_curves_from_counts(hp[j], hn[j]) for j in range(k)]
+    usable_roc = [c.tpr for c in per_class if c.tpr is not None]
+    usable_pr = [c.precision for c in per_class if c.precision is not None]
+    return ClassCurves(labels=[str(x) for x in labels], per_class=per_class,
+                       micro=grid_curves_from_counts(hp.sum(axis=0), hn.sum(axis=0)),
+                       macro_tpr=np.mean(usable_roc, axis=0) if usable_roc else None,
+                       macro_precision=np.mean(usable_pr, axis=0) if usable_pr else None,
+                       micro_rows=n_rows, n_rows=n_rows,
+                       notes=[f"curves from per-class score histograms of {hp.shape[1]:,} bins over every row"])

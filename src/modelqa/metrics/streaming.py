@@ -39,9 +39,9 @@ from modelqa.metrics.checks import check_class_ids, check_labels, check_probs
 from modelqa.metrics.classification import (
     TOP_K,
     _confusion_metrics,
-    _mean_of_defined,
     _num,
     metrics_document,
+    probability_block,
 )
 from modelqa.metrics.probabilistic import _EPS, top_k_hits
 from modelqa.metrics.ranking import average_precision_from_curve, binary_curve, roc_auc_from_curve
@@ -54,7 +54,9 @@ class ClassificationState:
     """Sums and counts of a classifier's outputs; ``update`` per chunk, ``merge``, ``compute``."""
 
     def __init__(self, n_classes: int, *, n_bins: int = DEFAULT_SCORE_BINS, keep_scores: bool = False,
-                 with_probs: bool = True) -> None:
+                 with_probs: bool = True, capacity: int | None = None) -> None:
+        """``capacity`` (with ``keep_scores``): the number of rows to come, when known, so the scores
+        go into one preallocated array instead of a list of chunks joined at the end (one copy less)."""
         if n_classes < 2:
             raise DataError(f"a classifier needs at least 2 classes, got {n_classes}")
         if n_bins < 1:
@@ -76,6 +78,11 @@ class ClassificationState:
         self.hist_pos = np.zeros((k, self.n_bins), dtype=np.int64)  # of which true class == class
         self._scores: list[np.ndarray] = []
         self._y: list[np.ndarray] = []
+        self._store = self._store_y = None
+        if self.keep_scores and capacity is not None:
+            self._store = np.empty((int(capacity), k), dtype=np.float64)
+            self._store_y = np.empty(int(capacity), dtype=np.int64)
+        self._filled = 0
 
     # -- accumulate -------------------------------------------------------------------------
     def update(self, y_true, probs=None, *, y_pred=None) -> ClassificationState:
@@ -131,8 +138,28 @@ class ClassificationState:
         self.hist_all += np.bincount(idx.ravel(), minlength=k * b).reshape(k, b)
         self.hist_pos += np.bincount(pos_idx, minlength=k * b).reshape(k, b)
         if self.keep_scores:
+            self._keep(y, p)
+
+    def _keep(self, y: np.ndarray, p: np.ndarray) -> None:
+        if self._store is not None and self._filled + y.size <= len(self._store):
+            self._store[self._filled:self._filled + y.size] = p
+            self._store_y[self._filled:self._filled + y.size] = y
+            self._filled += int(y.size)
+        else:
             self._scores.append(p.astype(np.float64, copy=True))
             self._y.append(y.copy())
+
+    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every kept score row and true id, in update order."""
+        parts = [self._store[:self._filled]] if self._store is not None and self._filled else []
+        ys = [self._store_y[:self._filled]] if self._store is not None and self._filled else []
+        parts += self._scores
+        ys += self._y
+        if len(parts) == 1:
+            return parts[0], ys[0]
+        if not parts:
+            return np.zeros((0, self.n_classes)), np.zeros(0, dtype=np.int64)
+        return np.concatenate(parts), np.concatenate(ys)
 
     def merge(self, other: ClassificationState) -> ClassificationState:
         """Add ``other``'s sums and counts into this state (returns self)."""
@@ -152,8 +179,9 @@ class ClassificationState:
         if self.keep_scores:
             if not other.keep_scores and other.n:
                 raise UsageError("cannot merge a state without scores into one that keeps them")
-            self._scores.extend(other._scores)
-            self._y.extend(other._y)
+            if other.n:
+                scores, y = other._kept()
+                self._keep(y, scores)
         return self
 
     def __add__(self, other: ClassificationState) -> ClassificationState:
@@ -170,8 +198,7 @@ class ClassificationState:
     def ranking(self) -> dict:
         """Per-class ``roc_auc`` / ``average_precision`` lists, the method, and (binned) the bounds."""
         if self.keep_scores:
-            scores = np.concatenate(self._scores) if self._scores else np.zeros((0, self.n_classes))
-            y = np.concatenate(self._y) if self._y else np.zeros(0, dtype=np.int64)
+            scores, y = self._kept()
             aucs, aps = [], []
             for k in range(self.n_classes):
                 curve = binary_curve(y == k, scores[:, k])
@@ -211,21 +238,12 @@ class ClassificationState:
         if self.with_probs:
             rk = self.ranking()
             aucs, aps = rk["roc_auc"], rk["average_precision"]
-            pm = {
-                "log_loss": _num(self.log_loss_sum / self.n),
-                "brier_score": _num(self.sq_error_sum.sum() / self.n),
-                "roc_auc_ovr_macro": _mean_of_defined(aucs),
-                "roc_auc_ovr_weighted": _mean_of_defined(aucs, support),
-                "average_precision_macro": _mean_of_defined(aps),
-            }
-            for t, hits in self.top_k_hits.items():
-                pm[f"top_{t}_accuracy"] = _num(hits / self.n)
-            pm["ece"] = _num(self.reliability().ece())
-            ppc = {"roc_auc": [_num(a) for a in aucs], "average_precision": [_num(a) for a in aps]}
-            if binary:
-                pm["brier_score"] = _num(self.sq_error_sum[pos] / self.n)
-                pm["roc_auc"] = ppc["roc_auc"][pos]
-                pm["average_precision"] = ppc["average_precision"][pos]
+            pm, ppc = probability_block(
+                aucs=aucs, aps=aps, support=support, log_loss_value=self.log_loss_sum / self.n,
+                brier_value=self.sq_error_sum.sum() / self.n,
+                top_k={t: hits / self.n for t, hits in self.top_k_hits.items()},
+                ece_value=self.reliability().ece(), binary_pos=pos if binary else None,
+                binary_brier=self.sq_error_sum[pos] / self.n)
             pm["auc_method"] = rk["method"]
             metrics.update(pm)
             per_class.update(ppc)

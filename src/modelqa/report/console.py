@@ -120,7 +120,11 @@ def summary_lines(result: Mapping, distribution: pd.DataFrame | None) -> list[tu
     majority = fmt.num(baselines.get("majority_accuracy"))
     if majority_label is not None:
         majority += f" (always “{majority_label}”)"
-    lines.append(("Baselines", f"chance {fmt.num(baselines.get('chance_accuracy'))}, majority {majority}"))
+    lines.append(("Baselines", f"chance {fmt.num(baselines.get('chance_accuracy'))} (by class frequency), "
+                               f"uniform {fmt.num(baselines.get('uniform_accuracy'))} (1/{len(labels) or '?'}), "
+                               f"majority {majority}"))
+    if isinstance(baselines.get("simple"), Mapping):
+        lines.append(("Simple baseline", simple_baseline_line(baselines["simple"])))
     if correct is not None:
         errors = n - correct
         lines.append(("Errors", f"{fmt.count(errors)} of {fmt.count(n)} ({fmt.pct(errors / n)})"))
@@ -134,6 +138,16 @@ def summary_lines(result: Mapping, distribution: pd.DataFrame | None) -> list[tu
     if threshold_line:
         lines.append(threshold_line)
     return lines
+
+
+def simple_baseline_line(simple: Mapping) -> str:
+    """``baselines.simple`` of metrics.json (analysis/simple_baseline.py) in one sentence."""
+    if simple.get("status") != "done":
+        return f"{simple.get('name', 'simple baseline')}: skipped ({simple.get('reason', 'no reason given')})"
+    m, ci = simple.get("metrics") or {}, simple.get("confidence_intervals") or {}
+    return (f"{simple.get('name')}: accuracy {fmt.num(m.get('accuracy'))} ({fmt.interval(ci.get('accuracy'))}), "
+            f"macro F1 {fmt.num(m.get('f1_macro'))} ({fmt.interval(ci.get('f1_macro'))}); "
+            f"{(simple.get('comparison') or {}).get('summary', '')}")
 
 
 def print_summary(

@@ -5,37 +5,13 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from modelqa.metrics.registry import REGISTRY
+
 MISSING = "—"
 
-METRIC_NAMES = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "precision": "Precision (positive class)",
-    "recall": "Recall (positive class)",
-    "f1": "F1 (positive class)",
-    "precision_macro": "Precision, macro",
-    "recall_macro": "Recall, macro",
-    "f1_macro": "F1, macro",
-    "precision_weighted": "Precision, weighted",
-    "recall_weighted": "Recall, weighted",
-    "f1_weighted": "F1, weighted",
-    "precision_micro": "Precision, micro",
-    "recall_micro": "Recall, micro",
-    "f1_micro": "F1, micro",
-    "mcc": "Matthews correlation (MCC)",
-    "cohen_kappa": "Cohen's kappa",
-    "log_loss": "Log loss",
-    "brier_score": "Brier score",
-    "roc_auc": "ROC AUC",
-    "average_precision": "Average precision",
-    "roc_auc_ovr_macro": "ROC AUC, one-vs-rest macro",
-    "roc_auc_ovr_weighted": "ROC AUC, one-vs-rest weighted",
-    "average_precision_macro": "Average precision, macro",
-    "ece": "Expected calibration error",
-    "top_2_accuracy": "Top-2 accuracy",
-    "top_3_accuracy": "Top-3 accuracy",
-}
-LOWER_IS_BETTER = {"log_loss", "brier_score", "ece"}
+#: Display names and directions come from the one metric registry (metrics.registry).
+METRIC_NAMES = {name: info.display for name, info in REGISTRY.items() if info.kind in ("label", "probability")}
+LOWER_IS_BETTER = {name for name, info in REGISTRY.items() if info.direction == "lower"}
 
 
 def is_missing(value: object) -> bool:
