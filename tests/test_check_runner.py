@@ -167,3 +167,15 @@ def test_a_baseline_on_other_rows_is_refused_before_any_check(frames, tmp_path, 
                  "--out", str(tmp_path / "run"), "-q"])
     err = capsys.readouterr().err
     assert code == 3 and "has 400 rows" in err and "300" in err and not (tmp_path / "run").exists()
+
+
+def test_modelqa_report_redraws_a_check_run(fake_checks, frames, tmp_path):
+    ref, cur = frames
+    check(current=cur, reference=ref, suite=SUITE, out=tmp_path / "run")
+    page = tmp_path / "run" / "report.html"
+    first = page.read_text(encoding="utf-8")
+    page.unlink()
+    assert main(["report", str(tmp_path / "run")]) == 0
+    assert page.read_text(encoding="utf-8") == first
+    (tmp_path / "run" / "check.json").write_text("{broken", encoding="utf-8")
+    assert main(["report", str(tmp_path / "run")]) == 3
