@@ -73,7 +73,7 @@ def build_context(*, current: Table, reference: Table | None, label_col: str | N
     for col in slice_cols:
         require_columns(current.frame, {"slice": col}, path=_where(current))
     if (timestamp_col is None) != (window is None):
-        raise UsageError("timestamp_col and window go together: give both or neither")
+        raise UsageError("--timestamp-col and --window go together: give both or neither")
     handle = _load_model(model, device=device, batch_size=batch_size) if model is not None else None
     scores = read_scores(current.frame, path=_where(current)) if handle is None else None
     labels = handle.labels if handle is not None else (scores.labels if scores is not None else None)
