@@ -1,4 +1,4 @@
-"""The binary threshold figure and the regression figures (predicted vs actual, residuals vs
+"""The reliability diagram, the binary threshold figure and the regression figures (predicted vs actual, residuals vs
 predicted, residual histogram; binned as a 2-D histogram above MAX_SCATTER_POINTS points, so the
 page stays small). The shared style and helpers are report.figures'."""
 
@@ -8,12 +8,47 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from modelqa.report.figures import _PRED_COLOUR, _TRUE_COLOUR, _compact_count, _new_figure, _style  # noqa: F401
 
 _THRESHOLD_MARKS = {"best_f1": "#54a24b", "youden_j": "#b279a2", "min_recall": "#e45756", "min_cost": "#9d755d",
                     "applied": "#222222"}
+
+
+def reliability_diagram(edges, counts, accuracy, mean_confidence, *, ece: float) -> Figure:
+    """Reliability diagram: accuracy per confidence bin against the diagonal (perfect
+    calibration), with the rows per bin in a panel underneath. ``accuracy`` /
+    ``mean_confidence`` hold None for empty bins."""
+    e = np.asarray(edges, dtype=float)
+    n = np.asarray(counts, dtype=float)
+    acc = np.array([np.nan if a is None else a for a in accuracy], dtype=float)
+    conf = np.array([np.nan if c is None else c for c in mean_confidence], dtype=float)
+    centres, widths = (e[:-1] + e[1:]) / 2, np.diff(e)
+    with _style():
+        fig = _new_figure(6.4, 5.4)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+        top.plot([0, 1], [0, 1], color="#bbbbbb", linestyle="--", linewidth=1, label="perfect calibration")
+        filled = ~np.isnan(acc)
+        top.bar(centres[filled], acc[filled], width=widths[filled] * 0.92, color=_TRUE_COLOUR, alpha=0.85,
+                label="accuracy in the bin")
+        top.plot(conf[filled], acc[filled], marker="o", markersize=3.5, color="#222222", linewidth=1.1,
+                 label="accuracy at the bin's mean confidence")
+        top.set_xlim(0, 1)
+        top.set_ylim(0, 1.02)
+        top.set_ylabel("accuracy", fontsize=10)
+        top.grid(color="#eeeeee", linewidth=0.6)
+        top.set_axisbelow(True)
+        top.legend(frameon=True, framealpha=0.9, edgecolor="#dddddd", fontsize=8.5, loc="upper left")
+        top.set_title(f"Reliability diagram, {len(centres)} bins (ECE {ece:.3f})", fontsize=11)
+        bottom.bar(centres, n, width=widths * 0.92, color="#9aa5b1")
+        bottom.set_ylabel("rows", fontsize=10)
+        bottom.set_xlabel("confidence (probability of the predicted label)", fontsize=10)
+        bottom.grid(axis="y", color="#eeeeee", linewidth=0.6)
+        bottom.set_axisbelow(True)
+        bottom.yaxis.set_major_formatter(FuncFormatter(_compact_count))
+        bottom.yaxis.set_major_locator(MaxNLocator(3))
+    return fig
 
 
 def threshold_figure(thresholds, precision, recall, f1, marks: Sequence[tuple[str, str, float]] = ()) -> Figure:

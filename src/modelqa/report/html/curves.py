@@ -13,7 +13,7 @@ import pandas as pd
 from modelqa.errors import DataError, UsageError
 from modelqa.metrics import curves as curve_metrics
 from modelqa.metrics import report_data
-from modelqa.report import figures
+from modelqa.report import figures, figures_more
 from modelqa.report import formatting as fmt
 from modelqa.report.html._page import MAX_CURVE_CLASSES, SHOWN_EXTREMES, _cell, _Collector
 
@@ -158,7 +158,7 @@ def _calibration(data: Mapping | None, out: _Collector) -> dict | None:
     df = data["calibration"]
     table = report_data.reliability_from_table(df)
     ece = table.ece()
-    fig = figures.reliability_diagram(table.edges, table.counts, table.accuracy(), table.mean_confidence(), ece=ece)
+    fig = figures_more.reliability_diagram(table.edges, table.counts, table.accuracy(), table.mean_confidence(), ece=ece)
     out.table("calibration", df)
     return {"figure": out.figure("calibration", fig), "ece": fmt.num(ece), "bins": len(df)}
 
