@@ -129,7 +129,7 @@ def test_rows_not_summing_to_one_are_named_then_normalised(tmp_path):
     with pytest.raises(DataError) as err:
         _run(tmp_path, df)
     msg = str(err.value)
-    assert "row(s) 2, 5 " in msg and "preds.csv" in msg and "--normalize-probs" in msg
+    assert "row(s) 2, 5 " in msg and "preds.csv" in msg and "`normalize_probs=True`" in msg
     assert not (tmp_path / "run").exists()
     ev, out = _run(tmp_path, df, normalize_probs=True)
     np.testing.assert_allclose(ev.predictions[["prob_no", "prob_yes"]].to_numpy(), probs, atol=1e-12)

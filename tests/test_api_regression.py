@@ -158,9 +158,9 @@ def test_thresholds_section_options_and_refusals(tmp_path):
     chosen = ev.result["thresholds"]["chosen"]
     assert chosen["min_recall"]["recall"] >= 0.9 and chosen["min_cost"]["costs"] == {"fp": 1.0, "fn": 5.0}
     assert "threshold" not in ev.result  # nothing applied: argmax
-    with pytest.raises(UsageError, match="--cost"):
+    with pytest.raises(UsageError, match="`cost`"):
         evaluate(predictions=path, cost="fp=1,fx=2")
-    with pytest.raises(UsageError, match="--threshold"):
+    with pytest.raises(UsageError, match="`threshold`"):
         evaluate(predictions=path, threshold=1.5)
     labels_only = _write(tmp_path, pd.DataFrame({"label": ["a", "b", "a"], "predicted_label": ["a", "a", "b"]}),
                          "labels.csv")

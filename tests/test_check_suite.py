@@ -93,7 +93,7 @@ def test_errors_name_file_and_line(tmp_path, fake_checks, text, line, words):
 
 
 def test_missing_suite_file_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="--suite .*no such file"):
+    with pytest.raises(UsageError, match="`suite` .*no such file"):
         load_suite(tmp_path / "nope.yaml")
 
 

@@ -285,7 +285,7 @@ def test_forced_encoding_that_fails(tmp_path):
         read_table(path, encoding="utf-8")
     text = message(err)
     assert "korean.csv" in text and "'utf-8'" in text and "byte offset 17" in text and "line 3" in text
-    assert "--encoding cp949" in text
+    assert "`encoding='cp949'`" in text
     with pytest.raises(DataError, match="decodes as utf-8"):
         utf8 = tmp_path / "utf8.csv"
         utf8.write_text("text\n가나다라\n", encoding="utf-8")
@@ -305,17 +305,17 @@ def test_undetectable_bytes(tmp_path):
     with pytest.raises(DataError) as err:
         read_table(path)
     assert "binary.csv" in message(err) and "not UTF-8" in message(err) and "byte offset 4" in message(err)
-    assert "--encoding" in message(err)
+    assert "`encoding`" in message(err)
 
 
 def test_options_that_do_not_apply(tmp_path):
     csv_path = tmp_path / "a.csv"
     csv_path.write_text("text\na\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="--sheet"):
+    with pytest.raises(UsageError, match="`sheet`"):
         read_table(csv_path, sheet="x")
     pq = tmp_path / "a.parquet"
     pd.DataFrame({"text": ["a"]}).to_parquet(pq)
-    with pytest.raises(UsageError, match="--encoding"):
+    with pytest.raises(UsageError, match="`encoding`"):
         read_table(pq, encoding="cp949")
 
 

@@ -33,9 +33,9 @@ def test_require_columns_names_every_missing_one():
         require_columns(df, {"text": "sentence", "label": "label", "id": "doc_id"}, path=PATH)
     text = str(err.value)
     assert text.startswith("리뷰.csv: missing columns")
-    assert "'sentence' (--text-col)" in text and "'label' (--label-col)" in text and "'doc_id' (--id-col)" in text
+    assert "'sentence' (`text_col`)" in text and "'label' (`label_col`)" in text and "'doc_id' (`id_col`)" in text
     assert "'Sentence', 'emotion', '문서번호'" in text
-    assert "did you mean --text-col 'Sentence'?" in text
+    assert "did you mean `text_col` 'Sentence'?" in text
 
 
 def test_require_columns_separator_hint():
@@ -46,7 +46,7 @@ def test_require_columns_separator_hint():
 
 def test_require_columns_same_column_twice():
     df = pd.DataFrame({"text": ["가"]})
-    with pytest.raises(UsageError, match="--text-col and --label-col both name column 'text'"):
+    with pytest.raises(UsageError, match="`text_col` and `label_col` both name column 'text'"):
         require_columns(df, {"text": "text", "label": "text"}, path=PATH)
 
 
@@ -63,7 +63,7 @@ def test_text_values_empty_rows_error():
         text_values(df, "text", path=PATH)
     text = str(err.value)
     assert "리뷰.csv" in text and "column 'text'" in text and "rows 2, 3, 5 (3 of 5 rows)" in text
-    assert "--on-empty skip" in text
+    assert "`on_empty='skip'`" in text
 
 
 def test_text_values_skip_and_row_numbers_follow_index():
@@ -82,7 +82,7 @@ def test_text_values_caps_row_list_and_all_empty():
         text_values(df, "text", path=PATH)
     with pytest.raises(DataError, match="no non-empty text"):
         text_values(df.iloc[:15], "text", path=PATH, on_empty="skip")
-    with pytest.raises(UsageError, match="--on-empty"):
+    with pytest.raises(UsageError, match="`on_empty`"):
         text_values(df, "text", path=PATH, on_empty="drop")
     with pytest.raises(DataError, match="missing column 'sentence'"):
         text_values(df, "sentence", path=PATH)

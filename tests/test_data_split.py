@@ -52,7 +52,7 @@ def test_single_example_class_is_an_error():
     with pytest.raises(DataError) as err:
         stratified_split(labels, (0.8, 0.2), seed=0)
     text = str(err.value)
-    assert "'분노' (1 example)" in text and "--val-data" in text
+    assert "'분노' (1 example)" in text and "`val_data`" in text
     with pytest.raises(DataError, match=r"'anger' \(1 example\)"):
         stratified_split(np.array([0] * 10 + [1]), (0.8, 0.2), seed=0, class_names=["joy", "anger"])
 

@@ -53,7 +53,7 @@ def test_quantised_predictions_agree_with_fp32(loaded):
 
 def test_check_quantize():
     assert check_quantize(None) == "none" and check_quantize("INT8") == "int8"
-    with pytest.raises(UsageError, match="--quantize"):
+    with pytest.raises(UsageError, match="`quantize`"):
         check_quantize("int4")
     with pytest.raises(UsageError, match="CPU"):
         quantize_model(torch.nn.Linear(2, 2), "int8", device="cuda")

@@ -150,5 +150,5 @@ def test_bad_inputs():
         threshold_analysis(np.ones(5, bool), np.linspace(0, 1, 5))
     with pytest.raises(DataError, match="NaN"):
         threshold_analysis(np.array([1, 0], bool), np.array([np.nan, 0.2]))
-    with pytest.raises(UsageError, match="--min-recall"):
+    with pytest.raises(UsageError, match="`min_recall`"):
         threshold_analysis(np.array([1, 0], bool), np.array([0.3, 0.2]), min_recall=1.5)

@@ -33,7 +33,7 @@ def test_precision_choices_and_refusals(tiny_model, tmp_path):
     assert check_precision(None) == "fp32"
     with pytest.raises(UsageError, match="must be one of fp32, bf16, fp16"):
         check_precision("int4")
-    with pytest.raises(UsageError, match="fp16 runs on a CUDA GPU only"):
+    with pytest.raises(UsageError, match="`precision='fp16'` runs on a CUDA GPU only"):
         check_precision("fp16", "cpu")
     data = tmp_path / "d.csv"
     data.write_text("text\nhello\nworld\n", encoding="utf-8")

@@ -102,7 +102,7 @@ def test_check_engine():
     assert ENGINE_CHOICES == ("local", "ray")
     assert check_engine(None) == "local"
     assert check_engine(" Ray ") == "ray"
-    with pytest.raises(UsageError, match="--engine must be one of local, ray, not 'spark'"):
+    with pytest.raises(UsageError, match="`engine` must be one of local, ray, not 'spark'"):
         check_engine("spark")
 
 

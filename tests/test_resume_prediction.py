@@ -78,7 +78,7 @@ def test_journal_round_trip_and_fingerprint_refusal(tmp_path):
         ChunkJournal.open(tmp_path / "j", {**fp, "data_sha256": "c" * 64, "max_length": 64})
     msg = str(exc.value)
     assert "the data file changed (sha256 bbbbbbbbbbbb… now cccccccccccc…)" in msg
-    assert "max length was 32, now 64" in msg and "--restart" in msg
+    assert "max length was 32, now 64" in msg and "`restart=True`" in msg
     fresh = ChunkJournal.open(tmp_path / "j", {**fp, "max_length": 64}, restart=True)
     assert fresh.n_done == 0 and fresh.load(2) is None
 

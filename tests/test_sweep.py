@@ -197,7 +197,7 @@ def test_sweep_writes_a_sorted_summary_that_matches_the_runs(swept):
     assert ok[0]["best_value"] <= ok[1]["best_value"]
     assert doc["best"]["name"] == ok[0]["name"] == res.best
     failed = [r for r in doc["configs"] if r["status"] == "failed"]
-    assert len(failed) == 2 and all("--max-length 1000" in r["error"] for r in failed)
+    assert len(failed) == 2 and all("`max_length` 1000" in r["error"] for r in failed)
     assert [r["status"] for r in doc["configs"]] == ["ok", "ok", "failed", "failed"]
     csv = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert list(csv["name"]) == [r["name"] for r in doc["configs"]]

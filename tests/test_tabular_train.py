@@ -175,9 +175,9 @@ def test_resume_gives_the_same_history(churn_csv, tmp_path):
     ("text_target", {"target": "Contract", "task": "regression"}, DataError,
      r"not numbers: row 1: 'Month-to-month'"),
     ("tiny", {"target": "Churn"}, DataError, "cannot be split|cannot be in every"),
-    ("none", {"target": "Churn", "hidden": "0"}, UsageError, "--hidden"),
+    ("none", {"target": "Churn", "hidden": "0"}, UsageError, "`hidden`"),
     ("none", {"target": "Churn", "val_data": "x.csv"}, UsageError, "--test-data"),
-    ("none", {"target": "Churn", "monitor": "val_rmse"}, UsageError, "--monitor"),
+    ("none", {"target": "Churn", "monitor": "val_rmse"}, UsageError, "`monitor`"),
 ])
 def test_bad_input_writes_nothing(churn_csv, tmp_path, change, kwargs, error, pattern):
     from modelqa.api.tabular import train_tabular

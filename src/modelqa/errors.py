@@ -1,6 +1,7 @@
 """Typed errors. Every error a user can cause is a ModelQAError; the CLI formats
 them once (cli/main.py) and turns them into exit codes. Messages name the file,
-column, row and value wherever there is one."""
+column, row and value wherever there is one, and name parameters in backticks ("`cost` must …"):
+the CLI shows each as its flag (cli/flags.py)."""
 
 from __future__ import annotations
 
@@ -43,12 +44,13 @@ class RunError(ModelQAError):
     exit_code = 5
 
 
-def check_choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str:
+def check_choice(value: str | None, name: str, choices: tuple[str, ...]) -> str:
     """``value`` (lower-cased; None gives ``choices[0]``, the default) if it is one of ``choices``,
-    else a UsageError naming ``flag`` and the choices."""
+    else a UsageError naming the parameter ``name`` (in backticks: the CLI shows its flag) and
+    the choices."""
     value = choices[0] if value is None else str(value).strip().lower()
     if value not in choices:
-        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+        raise UsageError(f"`{name}` must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 

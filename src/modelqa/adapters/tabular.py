@@ -138,7 +138,7 @@ def load_tabular_model(folder: str | Path) -> TabularModel:
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelError(f"model folder {folder} does not exist" if not folder.exists()
-                         else f"--model {folder} is a file, not a model folder")
+                         else f"`model` {folder} is a file, not a model folder")
     meta = read_meta(folder)
     if meta is None or meta.get("kind") != KIND:
         raise ModelError(f"{folder} is not a tabular model folder (no {META_FILE} with \"kind\": \"tabular\")")

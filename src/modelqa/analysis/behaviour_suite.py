@@ -106,7 +106,7 @@ class _Map:
         return out
 
 
-def load_behaviour(path: str | Path, *, flag: str = "--suite") -> list[BehaviourTest]:
+def load_behaviour(path: str | Path, *, flag: str = "`suite`") -> list[BehaviourTest]:
     """The behaviour tests of a YAML file: its ``behaviour:`` key, or a top-level list."""
     node = read_yaml(path, flag=flag, what="a YAML suite of checks and behaviour tests")
     if node is None:

@@ -48,7 +48,7 @@ def _fold_count(y: np.ndarray, cv: int) -> int:
         raise DataError("out-of-fold probabilities need at least 2 classes among the labels")
     folds = min(int(cv), int(counts.max()))
     if folds < 2:
-        raise DataError(f"out-of-fold probabilities need --cv of at least 2, not {cv}")
+        raise DataError(f"out-of-fold probabilities need `cv` of at least 2, not {cv}")
     return folds
 
 

@@ -207,7 +207,7 @@ def add_action_column(frame: pd.DataFrame, actions) -> pd.DataFrame:
 
 def load_rules(path: str | Path, *, labels: Sequence[str] | None = None) -> ActionRules:
     """Read and check an actions file; with ``labels`` also check every rule label is one of them."""
-    tree = read_yaml(path, flag="--actions", what="a YAML file of rules")
+    tree = read_yaml(path, flag="`actions`", what="a YAML file of rules")
     rules = _build(tree, str(Path(path)))
     return rules if labels is None else rules.check_labels(labels)
 

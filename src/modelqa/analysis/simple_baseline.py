@@ -196,7 +196,7 @@ def training_split(meta: Mapping, *, model_dir: str | Path | None = None) -> tup
     if not path.is_file():
         raise DataError(f"the training data {path} named in {where} is not found (relative paths are read from "
                         "the current folder)", hint="run from the folder you trained in, or pass "
-                                                    "--no-simple-baseline")
+                                                    "`simple_baseline=False`")
     recorded = (meta.get("data_sha256") or {}).get("data")
     if recorded and file_sha256(path) != recorded:
         raise DataError(f"the training data {path} changed since the model was trained (SHA-256 differs from "

@@ -41,8 +41,8 @@ def check_cmd(
         "--timestamp-col", help="Time column of --current for monitoring windows (with --window).")] = None,
     window: Annotated[str | None, typer.Option(
         "--window", help="Window length: 1D, 7D, 1H … or a row count such as 1000 (with --timestamp-col).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Run folder: check.json, report.html, tables/ (default: runs/check-DATE-TIME).")] = None,
+    out: Annotated[Path | None, o.out_option(
+        "Run folder: check.json, report.html, tables/ (default: runs/check-DATE-TIME).")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML file for CI.")] = None,
     fail_on: Annotated[str, typer.Option(
         "--fail-on", help="fail (default): exit 1 when a check fails or errors; warn: also when one warns.")]

@@ -13,8 +13,7 @@ from modelqa.cli import options as o
 def compare_cmd(
     run_a: Annotated[Path, typer.Argument(help="Run folder A (the baseline): `modelqa evaluate` or `check` --out.")],
     run_b: Annotated[Path, typer.Argument(help="Run folder B (the new run), on the same rows as A.")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder to write compare.json and tables/flips.csv into.")] = None,
+    out: Annotated[Path | None, o.out_option("Folder to write compare.json and tables/flips.csv into.")] = None,
     n_resamples: Annotated[int, typer.Option("--n-resamples", min=1, help="Paired bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     output_format: o.Format = "table",

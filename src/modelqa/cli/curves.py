@@ -13,7 +13,7 @@ from modelqa.cli import options as o
 def curves_cmd(
     history: Annotated[Path, typer.Argument(help="history.json (modelqa), a Keras History.history saved as JSON, "
                                             "or a Hugging Face trainer_state.json (or a folder holding one).")],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for loss.png and metric.png "
+    out: Annotated[Path | None, o.out_option("Folder for loss.png and metric.png "
                                              "(default: the history file's folder).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="Console output: 'table' (per-epoch table and "
                                                "diagnosis) or 'json'.")] = "table",

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
 from modelqa.cli import options as o
 
 
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's data, model and evaluation.")]
+    out: Annotated[Path, o.out_option("Folder for the demo's data, model and evaluation.")]
     = Path("runs/demo"),
     quiet: o.Quiet = False,
 ) -> None:

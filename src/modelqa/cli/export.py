@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from modelqa.cli import options as o
+
 
 def export_cmd(
     model_dir: Annotated[Path, typer.Argument(help="Model folder (modelqa train text, or any Hugging Face "
                                               "sequence-classification folder with model.safetensors).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write, ready for the Hub (e.g. hub/my-model).")],
+    out: Annotated[Path, o.out_option("Folder to write, ready for the Hub (e.g. hub/my-model).")],
     eval_dir: Annotated[Path | None, typer.Option("--eval", help="Evaluation run folder whose metrics go into the "
                                                   "card (default: MODEL_DIR/evaluation when it exists).")] = None,
     check_dir: Annotated[Path | None, typer.Option("--check", help="modelqa check run folder (check.json) whose "
@@ -30,7 +32,6 @@ def export_cmd(
     diagnosis, QA checks, limitations). Nothing is uploaded: the hf upload command is printed.
     """
     from modelqa.api.export import export_model
-    from modelqa.cli import options as o
 
     langs = o.split_labels(language)
     result = export_model(model_dir, out=out, eval_dir=eval_dir, check_dir=check_dir, repo_id=repo_id,

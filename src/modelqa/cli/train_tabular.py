@@ -15,8 +15,8 @@ D = TabularTrainConfig()
 
 def train_tabular_cmd(
     data: o.Data,
-    target: Annotated[str, typer.Option("--target", help="Column to predict (Yes/No, class names or numbers).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the model, history and test evaluation.")],
+    target: o.Target,
+    out: Annotated[Path, o.out_option("Folder for the model, history and test evaluation.")],
     task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression (default: "
                                              "inferred from the target; see docs/tabular.md).")] = None,
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden layer widths, comma-separated.")]
@@ -26,17 +26,14 @@ def train_tabular_cmd(
                                              "each hidden linear layer.")] = D.batch_norm,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW (L2) weight decay.")]
     = D.weight_decay,
-    class_weight: Annotated[str, typer.Option("--class-weight", help="'none' or 'balanced' (weights classes by "
-                                              "inverse frequency).")] = "none",
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = D.epochs,
-    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = D.lr,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")] = D.batch_size,
-    patience: Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before "
-                                          "stopping (0: never stop early).")] = D.patience,
-    monitor: Annotated[str, typer.Option("--monitor", help="Early stopping on val_loss (default), val_accuracy "
-                                         "or val_f1_macro (classification), val_rmse (regression).")] = D.monitor,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
-    = D.seed,
+    class_weight: o.ClassWeight = "none",
+    epochs: o.Epochs = D.epochs,
+    lr: Annotated[float, o.lr_option("AdamW learning rate.")] = D.lr,
+    batch_size: o.TrainBatchSize = D.batch_size,
+    patience: o.Patience = D.patience,
+    monitor: Annotated[str, o.monitor_option("Early stopping on val_loss (default), val_accuracy or val_f1_macro "
+                                             "(classification), val_rmse (regression).")] = D.monitor,
+    seed: o.TrainSeed = D.seed,
     test_data: o.TestData = None,
     val_data: o.ValData = None,
     drop_col: o.DropCol = None,

@@ -49,9 +49,9 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None,
     path = Path(path)
     fmt = _format_of(path)
     if sheet is not None and fmt != "xlsx":
-        raise UsageError(f"--sheet applies only to Excel files (.xlsx), not to {path}")
+        raise UsageError(f"`sheet` applies only to Excel files (.xlsx), not to {path}")
     if encoding is not None and fmt not in TEXT_FORMATS:
-        raise UsageError(f"--encoding applies only to text files (CSV, TSV, JSON), not to {path}")
+        raise UsageError(f"`encoding` applies only to text files (CSV, TSV, JSON), not to {path}")
     _check_file(path)
     used_encoding = sheet_name = None
     if fmt in TEXT_FORMATS:
@@ -147,7 +147,7 @@ def _codec(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         raise UsageError(f"unknown encoding {encoding!r}",
-                         hint="e.g. --encoding utf-8, or --encoding cp949 for Korean Windows / Excel files") from None
+                         hint="e.g. `encoding='utf-8'`, or `encoding='cp949'` for Korean Windows / Excel files") from None
 
 
 def _where(data: bytes, offset: int) -> str:
@@ -198,7 +198,7 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
             continue
     raise DataError(f"{path}: cannot detect the text encoding; it is not UTF-8 (first bad byte at "
                     f"{_where(data, first_bad)})",
-                    hint="pass --encoding, e.g. --encoding cp949 for Korean Windows / Excel files")
+                    hint="pass `encoding`, e.g. `encoding='cp949'` for Korean Windows / Excel files")
 
 
 def _suggest(data: bytes, tried: str) -> str:
@@ -213,8 +213,8 @@ def _suggest(data: bytes, tried: str) -> str:
         if (name != "cp949" or _is_korean(data)) and (name != "utf-16" or b"\x00" in data[:1000]):
             works.append(name)
     if works:
-        return f"the file decodes as {' or '.join(works)}: try --encoding {works[0]}, or leave --encoding out"
-    return "try --encoding cp949 (Korean Windows / Excel) or --encoding utf-8, or leave --encoding out to detect it"
+        return f"the file decodes as {' or '.join(works)}: try `encoding='{works[0]}'`, or leave `encoding` out"
+    return "try `encoding='cp949'` (Korean Windows / Excel) or `encoding='utf-8'`, or leave `encoding` out to detect it"
 
 
 # ---------------------------------------------------------------- CSV / TSV

@@ -43,9 +43,10 @@ def row_numbers(obj: pd.DataFrame | pd.Series | Sequence[Any]) -> np.ndarray:
     return np.arange(1, len(obj) + 1, dtype=np.int64)
 
 
-def flag_for(role: str) -> str:
-    """The CLI flag that chooses the column for a role: "text" -> "--text-col"."""
-    return f"--{role.replace('_', '-')}-col"
+def param_for(role: str) -> str:
+    """The parameter that chooses the column for a role, in backticks for messages:
+    "text" -> "`text_col`" (the CLI shows it as --text-col), "target" -> "`target`"."""
+    return "`target`" if role == "target" else f"`{role}_col`"
 
 
 def require_columns(df: pd.DataFrame, columns: Mapping[str, str | None], *,
@@ -53,13 +54,13 @@ def require_columns(df: pd.DataFrame, columns: Mapping[str, str | None], *,
     """Check that every named column exists; roles mapped to None are optional and skipped.
 
     Returns {role: column} for the roles that name a column. One DataError names every
-    missing column with its flag, lists the columns that exist and suggests close matches.
+    missing column with its parameter, lists the columns that exist and suggests close matches.
     """
     wanted = {role: col for role, col in columns.items() if col is not None}
     seen: dict[str, str] = {}
     for role, col in wanted.items():
         if col in seen:
-            raise UsageError(f"{flag_for(seen[col])} and {flag_for(role)} both name column {col!r}; "
+            raise UsageError(f"{param_for(seen[col])} and {param_for(role)} both name column {col!r}; "
                              "each role needs its own column")
         seen[col] = role
     present = [str(c) for c in df.columns]
@@ -69,13 +70,13 @@ def require_columns(df: pd.DataFrame, columns: Mapping[str, str | None], *,
     listed = ", ".join(repr(c) for c in present[:30])
     if len(present) > 30:
         listed += f" and {len(present) - 30} more"
-    parts = [f"{col!r} ({flag_for(role)})" for role, col in missing]
+    parts = [f"{col!r} ({param_for(role)})" for role, col in missing]
     hints = []
     for role, col in missing:
         close = [c for c in present if c.strip().casefold() == col.strip().casefold()]
         close = close or difflib.get_close_matches(col, present, n=1, cutoff=0.6)
         if close:
-            hints.append(f"{flag_for(role)} {close[0]!r}?")
+            hints.append(f"{param_for(role)} {close[0]!r}?")
     hint = ("did you mean " + " / ".join(hints)) if hints else None
     if len(present) == 1:
         found = [name for sep, name in _SEPARATORS.items() if sep in present[0]]
@@ -114,7 +115,7 @@ def text_values(df: pd.DataFrame, column: str, *, path: str | os.PathLike,
     lists the rows; ``"skip"`` leaves them out (see ``kept`` / ``skipped_rows``).
     """
     if on_empty not in ("error", "skip"):
-        raise UsageError(f"--on-empty must be 'error' or 'skip', not {on_empty!r}")
+        raise UsageError(f"`on_empty` must be 'error' or 'skip', not {on_empty!r}")
     require_columns(df, {"text": column}, path=path)
     rows = row_numbers(df)
     texts: list[str] = []
@@ -130,7 +131,7 @@ def text_values(df: pd.DataFrame, column: str, *, path: str | os.PathLike,
     if skipped and on_empty == "error":
         raise DataError(f"{path}: column {column!r} has empty text in row{'s' if len(skipped) > 1 else ''} "
                         f"{format_rows(skipped)} ({len(skipped)} of {len(df)} rows)",
-                        hint="fill them in, or pass --on-empty skip to leave those rows out")
+                        hint="fill them in, or pass `on_empty='skip'` to leave those rows out")
     if not texts:
         raise DataError(f"{path}: column {column!r} has no non-empty text in any of its {len(df)} rows")
     return TextColumn(texts=texts, kept=np.asarray(kept, dtype=np.int64), skipped_rows=skipped)

@@ -96,7 +96,7 @@ def stratified_split(labels: Any, fractions: Sequence[float], *, seed: int,
     if (totals == 0).any():
         part = int(np.argmin(totals)) + 1
         raise DataError(f"{n} rows cannot be split into parts of ({shown}): part {part} would be empty",
-                        hint="use more rows or a larger fraction, or give a separate validation file with --val-data")
+                        hint="use more rows or a larger fraction, or give a separate validation file with `val_data`")
     counts = np.bincount(codes, minlength=len(uniques))
     small = counts < n_parts
     if small.all():  # nothing can be stratified: one random split
@@ -112,7 +112,7 @@ def stratified_split(labels: Any, fractions: Sequence[float], *, seed: int,
         raise DataError(f"{len(few)} class{'es' if len(few) > 1 else ''} cannot be in every one of the "
                         f"{n_parts} parts ({shown}): {', '.join(few[:10])}{more}",
                         hint="add examples of these classes, remove their rows, or give a separate "
-                             "validation file with --val-data")
+                             "validation file with `val_data`")
     alloc = np.zeros((len(counts), n_parts), dtype=np.int64)
     big = np.flatnonzero(~small)
     alloc[big] = _class_counts(counts[big], frac)

@@ -224,9 +224,9 @@ class TargetEncoder:
             if task == "constant":
                 raise DataError(f"{path}: target column {column!r} has a single value "
                                 f"({_first_value(values)!r}) in every row; there is nothing to learn",
-                                hint="check --target, or add rows of the other classes")
+                                hint="check `target`, or add rows of the other classes")
         if task not in TASKS:
-            raise UsageError(f"--task must be one of {', '.join(TASKS)}, not {task!r}")
+            raise UsageError(f"`task` must be one of {', '.join(TASKS)}, not {task!r}")
         if task == "regression":
             y = regression_values(values, path=path, column=column)
             std = float(np.std(y))
@@ -236,7 +236,7 @@ class TargetEncoder:
             raise DataError(f"{path}: target column {column!r} has a single value ({classes[0]!r}) in every "
                             "row; a classifier needs at least two classes")
         if task == "binary" and len(classes) != 2:
-            raise UsageError(f"--task binary needs a target with two values; {column!r} has {len(classes)}: "
+            raise UsageError(f"`task='binary'` needs a target with two values; {column!r} has {len(classes)}: "
                              + ", ".join(repr(c) for c in classes[:10]))
         return cls(column=column, task=task, labels=classes)
 
@@ -280,7 +280,7 @@ def regression_values(values: Any, *, path: str | os.PathLike, column: str, rows
         shown = ", ".join(f"row {int(numbers[i])}: {series.iloc[i]!r}" for i in idx[:5])
         more = f" and {len(idx) - 5} more" if len(idx) > 5 else ""
         raise DataError(f"{path}: regression target {column!r} has {len(idx)} value(s) that are not numbers: "
-                        f"{shown}{more}", hint="fix or remove those rows, or pass --task binary / multiclass "
+                        f"{shown}{more}", hint="fix or remove those rows, or pass `task='binary'` / `task='multiclass'` "
                                               "if the target is a class")
     if missing.any():
         raise DataError(f"{path}: regression target {column!r} is missing in rows "
@@ -326,7 +326,7 @@ class Preprocessor:
             require_columns(df, {"target": target}, path=path)
         missing_ids = [c for c in self.id_cols if c not in df.columns]
         if missing_ids:
-            raise DataError(f"{path}: --id-col names column(s) the file does not have: "
+            raise DataError(f"{path}: `id_cols` names column(s) the file does not have: "
                             + ", ".join(repr(c) for c in missing_ids))
         text_source = _is_text_source(df)
         self.columns, self.dropped = [], []

@@ -84,14 +84,14 @@ class ChunkJournal:
                 old = json.loads(manifest_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise RunError(f"{manifest_path}: unreadable ({exc})",
-                               hint="run again with --restart to discard the unfinished run") from None
+                               hint="run again with `restart=True` to discard the unfinished run") from None
             changed = _differences(old.get("fingerprint", {}), fingerprint)
             if old.get("format") != FORMAT:
                 changed.insert(0, f"journal format {old.get('format')} -> {FORMAT}")
             if changed:
                 raise RunError(f"{directory} holds an unfinished run with other inputs, so it is not resumed: "
                                + "; ".join(changed),
-                               hint="run again with --restart to discard it, or choose another --out")
+                               hint="run again with `restart=True` to discard it, or choose another `out`")
             return cls(directory, old)
         directory.mkdir(parents=True, exist_ok=True)
         journal = cls(directory, {"format": FORMAT, "fingerprint": dict(fingerprint), "chunks": {}})

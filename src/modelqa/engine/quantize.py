@@ -17,7 +17,7 @@ DEFAULT_KEEP_FP32 = ("classifier", "pooler")
 
 
 def check_quantize(value: str | None) -> str:
-    return check_choice(value or None, "--quantize", QUANTIZE_CHOICES)
+    return check_choice(value or None, "quantize", QUANTIZE_CHOICES)
 
 
 def quantize_model(model, scheme: str = "int8", *, keep_fp32: tuple[str, ...] = DEFAULT_KEEP_FP32,
@@ -29,7 +29,8 @@ def quantize_model(model, scheme: str = "int8", *, keep_fp32: tuple[str, ...] = 
     if scheme == "none":
         return model
     if not str(device).startswith("cpu"):
-        raise UsageError("--quantize int8 runs on the CPU only", hint="use --device cpu, or leave --quantize none")
+        raise UsageError("`quantize='int8'` runs on the CPU only",
+                         hint="use `device='cpu'`, or leave `quantize='none'`")
     import torch
     from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 
@@ -53,9 +54,9 @@ PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 def check_precision(value: str | None, device: str = "cpu") -> str:
     """``fp32`` (default) everywhere; ``bf16`` on a GPU or a CPU (fast where the CPU has
     AVX512-BF16 / AMX, slow elsewhere); ``fp16`` on a GPU only (CPU kernels are slow or missing)."""
-    value = check_choice(value or None, "--precision", PRECISION_CHOICES)
+    value = check_choice(value or None, "precision", PRECISION_CHOICES)
     if value == "fp16" and not str(device).startswith("cuda"):
-        raise UsageError("--precision fp16 runs on a CUDA GPU only", hint="use --precision bf16 on the CPU")
+        raise UsageError("`precision='fp16'` runs on a CUDA GPU only", hint="use `precision='bf16'` on the CPU")
     return value
 
 

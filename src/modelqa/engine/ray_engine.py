@@ -53,7 +53,7 @@ RAY_INSTALL_HINT = 'pip install "modelqa[ray]"'
 
 def check_engine(value: str | None) -> str:
     """``local`` (the default) or ``ray``; anything else is a UsageError."""
-    return check_choice(value or None, "--engine", ENGINE_CHOICES)
+    return check_choice(value or None, "engine", ENGINE_CHOICES)
 
 
 def _import_ray():
@@ -61,7 +61,7 @@ def _import_ray():
         import ray
         import ray.data  # noqa: F401  (ray without the [data] extra has no pandas / pyarrow)
     except ImportError as exc:
-        raise UsageError(f"--engine ray needs Ray, which is not installed ({exc})",
+        raise UsageError(f"`engine='ray'` needs Ray, which is not installed ({exc})",
                          hint=f"install it with {RAY_INSTALL_HINT}") from exc
     return ray
 
@@ -90,7 +90,7 @@ def connect_ray():
                            "or unset RAY_ADDRESS to start a local Ray") from exc
         raise RunError(f"cannot start a local Ray ({exc.__class__.__name__}: {exc})",
                        hint="run `ray status` to see whether another Ray is running, "
-                       "or use --engine local") from exc
+                       "or use `engine='local'`") from exc
     return ray, time.perf_counter() - t0
 
 
@@ -176,7 +176,7 @@ def _raise_record(text: str) -> None:
         raise cls(rec["message"], hint=rec.get("hint"))
     raise RunError(f"a Ray actor failed: {rec.get('class')}: {rec.get('message')}\n"
                    f"{(rec.get('traceback') or '').rstrip()}",
-                   hint="--engine local runs the same prediction without Ray")
+                   hint="`engine='local'` runs the same prediction without Ray")
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -237,7 +237,7 @@ def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_lengt
     if block_rows < 1:
         raise UsageError(f"block_rows must be at least 1, not {block_rows}")
     if int(batch_size) < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
+        raise UsageError(f"`batch_size` must be at least 1, not {batch_size}")
     if num_actors is not None and int(num_actors) < 1:
         raise UsageError(f"num_actors must be at least 1, not {num_actors}")
     if gpus_per_actor is not None and gpus_per_actor < 0:
@@ -245,8 +245,8 @@ def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_lengt
     if cpus_per_actor <= 0:
         raise UsageError(f"cpus_per_actor must be more than 0, not {cpus_per_actor}")
     if quantize != "none" and gpus_per_actor:
-        raise UsageError("--quantize int8 runs on the CPU only", hint="leave GPUs per actor at 0, "
-                         "or leave --quantize none")
+        raise UsageError("`quantize='int8'` runs on the CPU only", hint="leave GPUs per actor at 0, "
+                         "or leave `quantize='none'`")
     model_path = str(Path(model_path).expanduser().resolve())
     texts = list(texts)
     n = len(texts)
@@ -358,7 +358,7 @@ class _Gathered:
             raise RunError(f"the Ray prediction run failed: {inner.__class__.__name__}: {first}",
                            hint="the Ray Data logs (logs/ray-data in the Ray session folder, "
                            "/tmp/ray/session_latest by default) have the whole story; "
-                           "--engine local runs without Ray") from exc
+                           "`engine='local'` runs without Ray") from exc
 
     def _take(self, batch: dict) -> None:
         for text in batch["error"]:

@@ -48,39 +48,39 @@ def parse_costs(spec: str | Mapping | None) -> dict[str, float]:
         items = []
         for part in str(spec).split(","):
             if not part.strip():
-                raise UsageError(f"--cost {spec!r}: empty part; write it like fp=1,fn=5")
+                raise UsageError(f"`cost` {spec!r}: empty part; write it like fp=1,fn=5")
             if "=" not in part:
-                raise UsageError(f"--cost {spec!r}: {part.strip()!r} is not name=value; write it like fp=1,fn=5")
+                raise UsageError(f"`cost` {spec!r}: {part.strip()!r} is not name=value; write it like fp=1,fn=5")
             key, value = part.split("=", 1)
             items.append((key.strip(), value.strip()))
     out: dict[str, float] = {}
     for key, value in items:
         k = key.lower()
         if k not in COST_KEYS:
-            raise UsageError(f"--cost: unknown cell {key!r} in {spec!r}; use {', '.join(COST_KEYS)}")
+            raise UsageError(f"`cost`: unknown cell {key!r} in {spec!r}; use {', '.join(COST_KEYS)}")
         if k in out:
-            raise UsageError(f"--cost: {k} is given twice in {spec!r}")
+            raise UsageError(f"`cost`: {k} is given twice in {spec!r}")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise UsageError(f"--cost: {key}={value!r} is not a number") from None
+            raise UsageError(f"`cost`: {key}={value!r} is not a number") from None
         if not math.isfinite(number):
-            raise UsageError(f"--cost: {key}={value!r} must be a finite number")
+            raise UsageError(f"`cost`: {key}={value!r} must be a finite number")
         out[k] = number
     if not out:
-        raise UsageError("--cost is empty; write it like fp=1,fn=5")
+        raise UsageError("`cost` is empty; write it like fp=1,fn=5")
     return {"fp": out.get("fp", 1.0), "fn": out.get("fn", 1.0), **{k: out[k] for k in ("tp", "tn") if k in out}}
 
 
 def check_min_recall(min_recall: float) -> float:
     if isinstance(min_recall, bool) or not isinstance(min_recall, int | float) or not 0.0 <= min_recall <= 1.0:
-        raise UsageError(f"--min-recall must be a number between 0 and 1, not {min_recall!r}")
+        raise UsageError(f"`min_recall` must be a number between 0 and 1, not {min_recall!r}")
     return float(min_recall)
 
 
 def check_threshold(threshold: float) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
-        raise UsageError(f"--threshold must be a probability between 0 and 1, not {threshold!r}")
+        raise UsageError(f"`threshold` must be a probability between 0 and 1, not {threshold!r}")
     return float(threshold)
 
 

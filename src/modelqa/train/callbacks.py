@@ -27,7 +27,7 @@ class EarlyStopping:
         if self.monitor not in MONITORS:
             from modelqa.errors import UsageError
 
-            raise UsageError(f"--monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
+            raise UsageError(f"`monitor` must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
         self.mode = MONITORS[self.monitor]
 
     def improved(self, value: float) -> bool:

@@ -140,10 +140,10 @@ class EpochCheckpointer:
             pointer = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RunError(f"{path}: the checkpoint pointer cannot be read ({exc})",
-                           hint=f"delete {self.folder} and train without --resume") from exc
+                           hint=f"delete {self.folder} and train without `resume`") from exc
         if not (self.folder / pointer.get("folder", "") / "state.json").is_file():
             raise RunError(f"{path} points to {pointer.get('folder')!r}, which is missing or incomplete",
-                           hint=f"delete {self.folder} and train without --resume")
+                           hint=f"delete {self.folder} and train without `resume`")
         return pointer
 
     def _meta(self, pointer: dict) -> dict:
@@ -170,7 +170,7 @@ class EpochCheckpointer:
         if diffs:
             raise RunError(f"cannot resume: the checkpoint in {self.folder} (epoch {pointer['epoch']}) was made "
                            "with different data or arguments: " + "; ".join(diffs),
-                           hint="run again with the original arguments, or without --resume to start afresh")
+                           hint="run again with the original arguments, or without `resume` to start afresh")
 
     def restore(self, *, model, optimizer, scheduler=None, rng: np.random.Generator) -> dict:
         """Load the last complete checkpoint into ``model``, ``optimizer``, ``scheduler``, ``rng``

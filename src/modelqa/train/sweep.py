@@ -186,11 +186,11 @@ def _check_fingerprint(out: Path, fingerprint: Mapping) -> None:
         try:
             saved = json.loads(path.read_text(encoding="utf-8")).get("fingerprint", {})
         except ValueError as exc:
-            raise RunError(f"{path} cannot be read ({exc})", hint="use a new --out") from exc
+            raise RunError(f"{path} cannot be read ({exc})", hint="use a new `out`") from exc
         diffs = describe_differences(saved, current, then="earlier sweep")
         if diffs:
             raise RunError(f"{out} holds a sweep with different data or fixed arguments: " + "; ".join(diffs),
-                           hint="run it with the original arguments to resume it, or choose a new --out")
+                           hint="run it with the original arguments to resume it, or choose a new `out`")
     else:
         write_json(path, {"schema_version": 1, "fingerprint": current})
 

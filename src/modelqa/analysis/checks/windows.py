@@ -69,7 +69,7 @@ def split_windows(ctx: CheckContext) -> tuple[list[tuple[str, np.ndarray]], dict
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     windows = [(pd.Timestamp(key).isoformat(), order[bounds[i]:bounds[i + 1]]) for i, key in enumerate(uniques)]
     if len(windows) > MAX_WINDOWS:
-        raise UsageError(f"--window {ctx.window} makes {len(windows)} windows (at most {MAX_WINDOWS}); "
+        raise UsageError(f"`window` {ctx.window} makes {len(windows)} windows (at most {MAX_WINDOWS}); "
                          "choose a longer window")
     return windows, info
 
