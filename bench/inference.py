@@ -24,7 +24,16 @@ model load, reading the data, predicting, writing the output):
   to isolate one lever at a time: engine-prefetch (the defaults: the next chunk is
   tokenised while the model runs; batches of at most 64 rows and 2,048 padded tokens),
   engine-noprefetch, engine-nobudget (64 rows whatever their length, the default before
-  the token budget), engine-budget8k (8,192 padded tokens, at most 512 rows).
+  the token budget), engine-budget8k (8,192 padded tokens, at most 512 rows);
+  engine-onnx-plain / engine-onnx-fused: the engine's batching with an ONNX Runtime session on the
+  plain TorchScript export (default SDPA attention, no optimizer: what --backend onnx ran before) /
+  on that export traced with eager attention and rewritten by
+  onnxruntime.transformers.optimizer.optimize_model(model_type="bert", opt_level=1) (fused
+  Attention, SkipLayerNormalization, BiasGelu: what --backend onnx runs now). Both files are
+  built once in --work before the variants run (not timed).
+
+--whole-process: the two targets of a whole `modelqa predict` process: 2,000 texts, median of
+--pairs pairs alternating modelqa / pipeline32, and a 10-row predict, median of --small-runs runs.
 
 Prints rows/s, ratio to the baseline, peak RSS of the variant's process, argmax agreement and the largest probability
 difference against the baseline (every row), accuracy against the AG News labels (only
@@ -54,7 +63,9 @@ THREADS = 2
 ALL_VARIANTS = ("pipeline32", "tutorial", "pipeline1", "modelqa", "modelqa-int8", "modelqa-bf16", "modelqa-onnx")
 ENGINE_VARIANTS = {"engine-prefetch": {"prefetch": True}, "engine-noprefetch": {"prefetch": False},
                    "engine-nobudget": {"prefetch": True, "max_tokens": None},
-                   "engine-budget8k": {"prefetch": True, "batch_size": 512, "max_tokens": 8192}}
+                   "engine-budget8k": {"prefetch": True, "batch_size": 512, "max_tokens": 8192},
+                   "engine-onnx-plain": {"prefetch": True, "onnx": "plain.onnx"},
+                   "engine-onnx-fused": {"prefetch": True, "onnx": "fused.onnx"}}
 
 
 def load_texts(limit: int | None, *, with_labels: bool = False):
@@ -143,6 +154,12 @@ def engine_child(variant: str, model: str, data: str, out: str, t0: float) -> No
     texts = pd.read_csv(data)["text"].astype(str).tolist()
     t_load = time.perf_counter()
     opts = dict(ENGINE_VARIANTS[variant])
+    if "onnx" in opts:
+        from modelqa.engine.onnx_backend import OnnxForward, _session
+
+        onnx_file = Path(out).parent / opts.pop("onnx")
+        opts["forward"] = OnnxForward(_session(onnx_file, THREADS), onnx_file, exported=False, export_seconds=0.0,
+                                      threads=THREADS)
     res = predict_texts(clf.model, clf.tokenizer, texts, max_length=clf.max_length,
                         batch_size=opts.pop("batch_size", 64), **opts)
     cols = {f"prob_{c}": res.probs[:, i] for i, c in enumerate(clf.labels)}
@@ -151,6 +168,28 @@ def engine_child(variant: str, model: str, data: str, out: str, t0: float) -> No
     np.save(out, res.probs if order is None else res.probs[:, order])
     t_end = time.perf_counter()
     print(json.dumps({"rows": len(texts), "load_s": t_load - t0, "run_s": t_end - t_load}))
+
+
+def build_onnx_files(model: Path, work: Path) -> None:
+    """plain.onnx (the export as --backend onnx made it before: default attention, no optimizer) and
+    fused.onnx (eager-attention trace + the transformer optimizer), for the engine-onnx-* variants."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from modelqa.adapters.hf import load_hf_classifier
+    from modelqa.engine.onnx_backend import export_onnx, model_input_names
+    from modelqa.engine.onnx_fusion import OPT_LEVEL, _heads_and_hidden
+
+    clf = load_hf_classifier(model, device="cpu")
+    names = model_input_names(clf.model)
+    export_onnx(clf.model, work / "plain.onnx", input_names=names, eager=False)
+    export_onnx(clf.model, work / "eager.onnx", input_names=names)
+    heads, hidden = _heads_and_hidden(clf.model.config)
+    t0 = time.perf_counter()
+    opt = optimize_model(str(work / "eager.onnx"), model_type="bert", num_heads=heads, hidden_size=hidden,
+                         opt_level=OPT_LEVEL, use_gpu=False)
+    fused = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
+    opt.save_model_to_file(str(work / "fused.onnx"))
+    print(f"  optimize_model: {time.perf_counter() - t0:.1f} s, fused {fused}", flush=True)
 
 
 def run_timed(cmd: list[str], env: dict) -> tuple[int, str, str, float, float]:
@@ -217,6 +256,44 @@ def run_variant(variant: str, model: Path, data_csv: Path, work: Path, one_by_on
     return info
 
 
+def whole_process(model: Path, work: Path, *, pairs: int, small_runs: int, n_texts: int) -> None:
+    """The whole-process targets: ``n_texts`` texts, ``pairs`` pairs alternating modelqa / pipeline32
+    (medians and the median of the per-pair ratios), then a 10-row `modelqa predict`, ``small_runs`` runs."""
+    import statistics
+
+    import pandas as pd
+
+    texts = load_texts(n_texts)
+    big = work / f"ag_news_{len(texts)}.csv"
+    pd.DataFrame({"text": texts}).to_csv(big, index=False)
+    small = work / "ag_news_10.csv"
+    pd.DataFrame({"text": texts[:10]}).to_csv(small, index=False)
+    run_variant("modelqa", model, small, work, 0)  # warm the page cache (model, libraries) once, not timed
+    walls: dict[str, list[float]] = {"modelqa": [], "pipeline32": []}
+    spans = []
+    for i in range(pairs):
+        for v in ("modelqa", "pipeline32"):
+            r = run_variant(v, model, big, work, 0)
+            walls[v].append(r["wall_s"])
+            if v == "modelqa":
+                spans.append(r["run_s"])
+                probs = r["probs"]
+            else:
+                agree = (r["probs"].argmax(1) == probs.argmax(1)).mean()
+                dp = float(np.abs(r["probs"] - probs).max())
+        print(f"  pair {i + 1}: modelqa {walls['modelqa'][-1]:.1f} s, pipeline32 {walls['pipeline32'][-1]:.1f} s "
+              f"({walls['pipeline32'][-1] / walls['modelqa'][-1]:.2f}x), load {os.getloadavg()[0]:.1f}", flush=True)
+    med = {v: statistics.median(w) for v, w in walls.items()}
+    ratios = [p / m for m, p in zip(walls["modelqa"], walls["pipeline32"], strict=True)]
+    print(f"{len(texts)} texts, whole processes, median of {pairs} pairs: modelqa {med['modelqa']:.1f} s "
+          f"(predict span {statistics.median(spans):.1f} s), pipeline32 {med['pipeline32']:.1f} s: "
+          f"{med['pipeline32'] / med['modelqa']:.2f}x (median per-pair ratio {statistics.median(ratios):.2f}x); "
+          f"argmax agreement {agree:.4%}, max |dp| {dp:.1e}")
+    small_walls = [run_variant("modelqa", model, small, work, 0)["wall_s"] for _ in range(small_runs)]
+    print(f"10-row modelqa predict, median of {small_runs}: {statistics.median(small_walls):.2f} s "
+          f"(min {min(small_walls):.2f}, max {max(small_walls):.2f}); load {os.getloadavg()[0]:.1f}")
+
+
 def count_tokens(model: Path, texts: list[str]) -> tuple[int, int]:
     from transformers import AutoTokenizer
 
@@ -236,6 +313,11 @@ def main() -> None:
     ap.add_argument("--seen", type=Path, default=None,
                     help="a CSV with a text column (e.g. the training rows of a fine-tuned --model): accuracy is "
                          "also given on the rows whose text is not in it")
+    ap.add_argument("--whole-process", action="store_true",
+                    help="the whole-process targets only: --limit texts (default 2,000) in --pairs pairs "
+                         "alternating modelqa / pipeline32, and a 10-row predict --small-runs times")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--small-runs", type=int, default=5)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data-csv", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
@@ -248,6 +330,9 @@ def main() -> None:
 
     args.work.mkdir(parents=True, exist_ok=True)
     model = args.model or build_model(args.work / "minilm-agnews-random-head")
+    if args.whole_process:
+        whole_process(model, args.work, pairs=args.pairs, small_runs=args.small_runs, n_texts=args.limit or 2000)
+        return
     texts, y_true = load_texts(args.limit, with_labels=True)
     data_csv = args.work / f"ag_news_{len(texts)}.csv"
     pd.DataFrame({"text": texts}).to_csv(data_csv, index=False)
@@ -255,6 +340,8 @@ def main() -> None:
     print(f"{len(texts)} AG News texts, {n_tokens:,} tokens (mean {n_tokens / len(texts):.1f}, "
           f"longest {longest}), model {model}, {THREADS} threads")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if any(v.startswith("engine-onnx") for v in variants):
+        build_onnx_files(model, args.work)
     results = {}
     for v in variants:
         r = run_variant(v, model, data_csv, args.work, args.one_by_one)

@@ -275,7 +275,7 @@ def test_pickle_only_folder_is_refused(pickle_model, tmp_path):
     with pytest.raises(ModelError) as err:
         evaluate(model=pickle_model, data=data, out=tmp_path / "run", device="cpu")
     msg = str(err.value)
-    assert "pytorch_model.bin" in msg and "safetensors" in msg and "--allow-pickle" in msg
+    assert "pytorch_model.bin" in msg and "safetensors" in msg and "`allow_pickle=True`" in msg
     assert not (tmp_path / "run").exists()
 
 

@@ -72,7 +72,7 @@ def test_check_backend():
     assert check_backend("torch") == "torch"
     assert check_backend("ONNX") == "onnx"
     assert check_backend(None) == "torch"
-    with pytest.raises(UsageError, match="--backend must be one of torch, onnx"):
+    with pytest.raises(UsageError, match="`backend` must be one of torch, onnx"):
         check_backend("tensorrt")
 
 
@@ -243,7 +243,7 @@ def test_missing_onnxruntime_says_how_to_install(loaded, model_dir, monkeypatch)
 def test_quantized_model_is_refused(loaded, model_dir):
     from modelqa.engine.quantize import quantize_model
 
-    with pytest.raises(UsageError, match="--quantize int8"):
+    with pytest.raises(UsageError, match="`quantize='int8'`"):
         onnx_forward(quantize_model(loaded.model, "int8"), model_dir)
 
 
@@ -270,3 +270,90 @@ def test_predict_cli_with_backend_onnx_matches_torch(tiny_model, tmp_path, capsy
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "x.csv"), "--backend", "onnx", "--quantize", "int8"]) == 2
     assert "does not go with" in capsys.readouterr().err
+
+
+def test_export_is_fused_by_the_transformer_optimizer(loaded, model_dir):
+    """The cached graph is ONNX Runtime's fused one (one Attention op per layer), recorded in the json,
+    and it still gives torch's logits; the torch model keeps its own attention implementation."""
+    import onnx
+
+    before = loaded.model.config._attn_implementation
+    fwd = onnx_forward(loaded.model, model_dir, threads=1)
+    assert loaded.model.config._attn_implementation == before
+    meta = json.loads((fwd.onnx_path.parent / META_FILE).read_text())
+    layers = loaded.model.config.num_hidden_layers
+    assert meta["optimized"] is True and meta["format"] == onnx_backend.EXPORT_FORMAT == 2
+    assert meta["fused_ops"]["Attention"] == layers and meta["fused_ops"]["SkipLayerNormalization"] == 2 * layers
+    ops = {n.op_type for n in onnx.load(str(fwd.onnx_path)).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= ops and "Softmax" not in ops
+    assert meta["max_abs_logit_diff"] < 1e-4
+    ref = predict_texts(loaded.model, loaded.tokenizer, TEXTS, max_length=32, batch_size=4)
+    got = predict_texts(loaded.model, loaded.tokenizer, TEXTS, max_length=32, batch_size=4, forward=fwd)
+    np.testing.assert_allclose(got.logits, ref.logits, atol=1e-4)
+    np.testing.assert_array_equal(got.probs.argmax(1), ref.probs.argmax(1))
+
+
+def test_older_export_format_is_not_reused(model_dir, monkeypatch):
+    current = weights_hash(model_dir)
+    monkeypatch.setattr(onnx_backend, "EXPORT_FORMAT", 1)
+    assert weights_hash(model_dir) != current
+
+
+def test_fused_graph_that_differs_from_torch_is_not_kept(loaded, model_dir, tmp_path, monkeypatch):
+    """A fused graph giving other logits (here: the export of the same architecture with other weights)
+    fails the check against torch; the plain export is kept and the json says why."""
+    import torch
+
+    from modelqa.engine import onnx_fusion
+
+    other = load_hf_classifier(model_dir, device="cpu").model
+    with torch.no_grad():
+        other.classifier.bias += 0.5
+    wrong = tmp_path / "wrong.onnx"
+    onnx_backend.export_onnx(other, wrong, input_names=onnx_backend.model_input_names(other))
+    monkeypatch.setattr(onnx_fusion, "optimize_export", lambda plain, out, config: shutil.copy(wrong, out) and {})
+    fwd = onnx_forward(loaded.model, model_dir)
+    meta = json.loads((fwd.onnx_path.parent / META_FILE).read_text())
+    assert meta["optimized"] is False and "away from torch" in meta["optimizer_note"]
+    assert not list(fwd.onnx_path.parent.glob("*.fused.onnx"))
+    batch = _batch(loaded.tokenizer, ["plain export kept", "two"])
+    np.testing.assert_allclose(fwd(batch), _torch_logits(loaded.model, batch), atol=1e-4)
+
+
+def test_architecture_the_optimizer_does_not_fuse_keeps_the_plain_export(tmp_path):
+    """A classifier without attention or layer norm (embedding bag + linear): nothing to fuse, so the
+    plain export is used, with a logged note, and it matches torch."""
+    import torch
+    from conftest import RecordingProgress
+    from safetensors.torch import save_model
+
+    class Config:
+        num_labels, vocab_size, pad_token_id, type_vocab_size = 3, 500, 0, 1
+
+    class BagClassifier(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.config = Config()
+            self.emb = torch.nn.Embedding(500, 16)
+            self.out = torch.nn.Linear(16, 3)
+
+        def forward(self, input_ids, attention_mask):
+            m = attention_mask.unsqueeze(-1).float()
+            return (self.out((self.emb(input_ids) * m).sum(1) / m.sum(1).clamp(min=1.0)),)
+
+    torch.manual_seed(0)
+    model = BagClassifier().eval()
+    folder = tmp_path / "bag"
+    folder.mkdir()
+    save_model(model, str(folder / "model.safetensors"))
+    progress = RecordingProgress()
+    fwd = onnx_forward(model, folder, progress=progress)
+    meta = json.loads((fwd.onnx_path.parent / META_FILE).read_text())
+    assert meta["optimized"] is False and meta["fused_ops"] == {} and "fused no attention" in meta["optimizer_note"]
+    assert any("optimizer did not apply" in line for line in progress.lines)
+    ids = np.array([[5, 6, 7, 8], [9, 10, 0, 0]], dtype=np.int64)
+    mask = (ids != 0).astype(np.int64)
+    batch = Batch(rows=np.arange(2), input_ids=ids, attention_mask=mask, extra={})
+    with torch.no_grad():
+        ref = model(torch.from_numpy(ids), torch.from_numpy(mask))[0].numpy()
+    np.testing.assert_allclose(fwd(batch), ref, atol=1e-5)

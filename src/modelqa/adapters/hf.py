@@ -16,6 +16,7 @@ from modelqa.errors import ModelError, UsageError
 
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "model.ckpt.index")
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+TF_WEIGHTS = "tf_model.h5"
 _DEFAULT_NAME = re.compile(r"^LABEL_(\d+)$")
 MODELQA_META = "modelqa.json"
 
@@ -43,10 +44,10 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UsageError(f"--device must be auto, cpu or cuda, not {device!r}")
+        raise UsageError(f"`device` must be auto, cpu or cuda, not {device!r}")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for, but torch sees no CUDA GPU on this machine",
-                         hint="use --device cpu (or auto)")
+        raise UsageError("`device='cuda'` was asked for, but torch sees no CUDA GPU on this machine",
+                         hint="use `device='cpu'` (or auto)")
     return device
 
 
@@ -56,13 +57,16 @@ def check_model_folder(path: str | Path, *, allow_pickle: bool = False) -> Path:
     if not folder.exists():
         raise ModelError(f"model folder {folder} does not exist")
     if not folder.is_dir():
-        raise ModelError(f"--model {folder} is a file; it must be a folder with config.json and "
-                         "model.safetensors (or use --predictions for a file of predictions)")
+        raise ModelError(f"`model` {folder} is a file; it must be a folder with config.json and "
+                         "model.safetensors (or use `predictions` for a file of predictions)")
     if not (folder / "config.json").is_file():
         raise ModelError(f"{folder} has no config.json: it is not a Hugging Face model folder",
                          hint="save one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)")
     has_safe = any((folder / name).is_file() for name in SAFE_WEIGHTS)
     pickled = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+    if not has_safe and pickled == [TF_WEIGHTS]:
+        message, hint = tf_folder_message(folder)
+        raise ModelError(message, hint=hint)
     if not has_safe:
         if pickled and not allow_pickle:
             raise ModelError(
@@ -71,11 +75,29 @@ def check_model_folder(path: str | Path, *, allow_pickle: bool = False) -> Path:
                 hint="convert it once to safetensors: python -c \"from transformers import "
                 "AutoModelForSequenceClassification as M; M.from_pretrained('"
                 f"{folder}', use_safetensors=False).save_pretrained('{folder}-safe')\" "
-                "and pass the new folder; or, for a model you trust, add --allow-pickle",
+                "and pass the new folder; or, for a model you trust, add `allow_pickle=True`",
             )
         if not pickled:
             raise ModelError(f"{folder} has config.json but no weights (model.safetensors)")
     return folder
+
+
+def tf_folder_message(folder: Path) -> tuple[str, str]:
+    """(message, hint) for a folder whose only weights are TensorFlow's ``tf_model.h5``:
+    transformers 5 no longer reads them; the hint converts the folder once where TensorFlow is."""
+    arch = "a Hugging Face model"
+    try:
+        names = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+        arch = ", ".join(str(n) for n in names) or arch
+    except (OSError, ValueError, AttributeError):
+        pass
+    dest = f"{folder}-pt"
+    return (f"{folder} holds TensorFlow weights only ({TF_WEIGHTS}; config.json: {arch}); transformers 5 "
+            "reads PyTorch weights only, so modelqa cannot load this folder",
+            "convert it once where TensorFlow can be installed: pip install \"transformers<5\" tensorflow tf-keras "
+            "&& python -c \"from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; "
+            f"M.from_pretrained('{folder}', from_tf=True).save_pretrained('{dest}'); "
+            f"T.from_pretrained('{folder}').save_pretrained('{dest}')\", then use {dest}")
 
 
 def _read_meta(folder: Path) -> dict:
@@ -90,19 +112,19 @@ def _read_meta(folder: Path) -> dict:
 
 def resolve_labels(id2label: dict, num_labels: int, *, labels: list[str] | None = None,
                    label_map: str | Path | dict | None = None, source: str = "the model") -> list[str]:
-    """Class names in model order: explicit --labels / --label-map win, then real names in
+    """Class names in model order: explicit ``labels`` / ``label_map`` win, then real names in
     id2label; default names (LABEL_0, …) are kept only when nothing better is given."""
     if labels is not None and label_map is not None:
-        raise UsageError("give --labels or --label-map, not both")
+        raise UsageError("give `labels` or `label_map`, not both")
     if label_map is not None:
         labels = _labels_from_map(label_map, num_labels)
     if labels is not None:
         labels = [str(x).strip() for x in labels]
         if len(labels) != num_labels:
-            raise UsageError(f"--labels names {len(labels)} classes ({', '.join(labels)}) but "
+            raise UsageError(f"`labels` names {len(labels)} classes ({', '.join(labels)}) but "
                              f"{source} has {num_labels} outputs")
         if len(set(labels)) != len(labels):
-            raise UsageError(f"--labels repeats a name: {', '.join(labels)}")
+            raise UsageError(f"`labels` repeats a name: {', '.join(labels)}")
         return labels
     names = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(num_labels)]
     return names
@@ -121,21 +143,21 @@ def _labels_from_map(label_map: str | Path | dict, num_labels: int) -> list[str]
         try:
             data = json.loads(Path(text).read_text(encoding="utf-8")) if Path(text).is_file() else json.loads(text)
         except (json.JSONDecodeError, OSError) as exc:
-            raise UsageError(f"--label-map {text!r} is neither a JSON file nor JSON text: {exc}") from exc
+            raise UsageError(f"`label_map` {text!r} is neither a JSON file nor JSON text: {exc}") from exc
     if isinstance(data, list):
         return [str(x) for x in data]
     if not isinstance(data, dict):
-        raise UsageError("--label-map must be a JSON object {\"0\": \"name\", …} or {\"name\": 0, …}, or a list")
+        raise UsageError("`label_map` must be a JSON object {\"0\": \"name\", …} or {\"name\": 0, …}, or a list")
     # Accept both id -> name and name -> id.
     if all(str(k).lstrip("-").isdigit() for k in data):
         mapping = {int(k): str(v) for k, v in data.items()}
     elif all(isinstance(v, int) or str(v).isdigit() for v in data.values()):
         mapping = {int(v): str(k) for k, v in data.items()}
     else:
-        raise UsageError("--label-map must map ids to names or names to ids")
+        raise UsageError("`label_map` must map ids to names or names to ids")
     missing = [i for i in range(num_labels) if i not in mapping]
     if missing:
-        raise UsageError(f"--label-map has no name for class id(s) {', '.join(map(str, missing))}")
+        raise UsageError(f"`label_map` has no name for class id(s) {', '.join(map(str, missing))}")
     return [mapping[i] for i in range(num_labels)]
 
 

@@ -94,6 +94,12 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
     max_tokens = check_max_tokens(max_tokens)
     quantize = check_quantize(quantize)
     engine = check_engine(engine)
+    onnx_text = getattr(clf, "kind", None) == "onnx-text"  # adapters.onnx_text: onnxruntime on the CPU
+    if onnx_text and (quantize != "none" or str(precision).strip().lower() != "fp32" or engine != "local"):
+        raise UsageError(f"{clf.path} is an ONNX model, run as it is by onnxruntime on this machine's CPU; "
+                         "--quantize, --precision and --engine ray do not apply to it",
+                         hint="quantise or cast the ONNX file itself (onnxruntime.quantization), or evaluate the "
+                              "torch model folder")
     run_device = ray_device(device_asked) if engine == "ray" else str(clf.device)
     precision = check_precision(precision, "cuda" if run_device == "ray-gpu" else run_device)
     backend = check_backend(backend)
@@ -112,6 +118,8 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
               "chunk_rows": chunk_rows if chunk_rows is not None else (
                   DEFAULT_CHUNK_ROWS if engine == "ray" else _by_work()),
               "quantize": quantize, "precision": precision, "device": run_device, "backend": backend}
+        if onnx_text and clf.onnx_path.parent != Path(clf.path):
+            fp["onnx_sha256"] = model_fingerprint(clf.onnx_path.parent)  # onnx/model.onnx
         journal = ChunkJournal.open(journal_dir, fp, restart=restart)
         if journal.n_done:
             progress.log(f"resuming the unfinished run in {journal_dir}: {journal.rows_done()} of {len(texts)} "
@@ -126,17 +134,23 @@ def run_classifier(clf, texts: list[str], *, max_length: int | None, batch_size:
                                 gpus_per_actor={"ray-cpu": 0.0, "ray-gpu": 1.0}.get(run_device), progress=progress,
                                 store=journal, **(load_options or {}))
     else:
-        if quantize != "none":
-            clf.model = quantize_model(clf.model, quantize, device=clf.device)
-        clf.model = cast_model(clf.model, precision, device=clf.device)
         forward = None
-        if backend == "onnx":
+        if onnx_text:
+            from modelqa.engine.onnx_backend import OnnxForward
+
+            forward = OnnxForward(clf.session, clf.onnx_path, exported=False, export_seconds=0.0, threads=0)
+        else:
+            if quantize != "none":
+                clf.model = quantize_model(clf.model, quantize, device=clf.device)
+            clf.model = cast_model(clf.model, precision, device=clf.device)
+        if backend == "onnx" and not onnx_text:
             from modelqa.engine.onnx_backend import onnx_forward
 
             forward = onnx_forward(clf.model, clf.path, progress=progress)
         out = predict_texts(clf.model, clf.tokenizer, texts, max_length=length, batch_size=batch_size,
                             device=clf.device, progress=progress, chunk_rows=chunk_rows, store=journal,
-                            forward=forward, max_tokens=max_tokens)
+                            forward=forward, max_tokens=max_tokens,
+                            num_labels=len(clf.labels) if onnx_text else None)
     if out.n_truncated:
         progress.log(f"{out.n_truncated} of {len(texts)} texts were longer than {length} tokens "
                      "and were truncated")
@@ -194,12 +208,24 @@ def run_text_model(model, data, *, text_col: str, label_col: str | None = None, 
     """Table -> model -> journal -> engine: the one Hugging Face run sequence. ``before_run(clf, table)``
     checks what must hold before the (long) prediction run (labels, action rules)."""
     from modelqa.adapters.hf import load_hf_classifier
+    from modelqa.adapters.onnx_model import onnx_kind
 
     t0 = time.perf_counter()
     table = load_text_table(data, text_col=text_col, label_col=label_col, id_col=id_col, encoding=encoding,
                             sheet=sheet, on_empty=on_empty)
-    clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine, backend), labels=labels,
-                                             label_map=label_map, allow_pickle=allow_pickle)
+    if loaded_model is None and onnx_kind(model) == "onnx-text":
+        from modelqa.adapters.onnx_text import load_onnx_text_classifier
+
+        if device not in ("auto", "cpu"):
+            raise UsageError(f"{model} is an ONNX model, run by onnxruntime on the CPU; --device {device} "
+                             "does not apply", hint="leave --device auto (or cpu)")
+        clf = load_onnx_text_classifier(model, labels=labels, label_map=label_map)
+    else:
+        from modelqa.engine.lean_imports import import_transformers
+
+        import_transformers()  # without scipy / jinja2 in `modelqa predict` (engine.lean_imports)
+        clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine, backend),
+                                                 labels=labels, label_map=label_map, allow_pickle=allow_pickle)
     if before_run is not None:
         before_run(clf, table)
     load_s = time.perf_counter() - t0

@@ -81,7 +81,9 @@ def texts_of(df, text_col: str | None) -> list[str] | None:
 
 
 def from_text_model(model, loaded_model, data, *, label_col: str, task: str | None, out, rules, progress,
-                    **run_options) -> EvalInputs:
+                    reference=None, **run_options) -> EvalInputs:
+    """``reference`` (api._compare_fp32.Fp32Reference): called with the loaded classifier and the texts
+    before the run, while ``clf.model`` is still the float32 model."""
     from modelqa.api._run import run_text_model
 
     journal_dir = None
@@ -95,6 +97,8 @@ def from_text_model(model, loaded_model, data, *, label_col: str, task: str | No
         encoded["y"] = encode_labels(table.label_values, label2id=clf.label2id, path=table.name, column=label_col)
         if rules is not None:
             rules.check_labels(clf.labels)
+        if reference is not None:
+            reference(clf, table.texts)
 
     done = run_text_model(model, data, label_col=label_col, progress=progress, journal_dir=journal_dir,
                           loaded_model=loaded_model, before_run=before_run, **run_options)

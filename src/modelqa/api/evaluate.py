@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from modelqa._types import NullProgress, Progress
+from modelqa.adapters.model_kind import feature_kind
+from modelqa.api._compare_fp32 import attach_compare_fp32, reference_for
+from modelqa.api._feature_sources import from_feature_model, history_file
 from modelqa.api._frames import predictions_frame, regression_frame, with_actions
 from modelqa.api._options import refuse_for_regression, refuse_inapplicable
 from modelqa.api._run import check_engine_options
@@ -60,7 +63,10 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
              cost: str | Mapping | None = None, actions=None, memory_budget: int | str | None = None,
              stream: bool | None = None, chunk_rows: int | None = None, restart: bool = False,
              precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
-             backend: str = "torch", max_tokens: int | None = None, simple_baseline: bool = True) -> Evaluation:
+             backend: str = "torch", max_tokens: int | None = None, simple_baseline: bool = True,
+             quantize: str = "none", compare_fp32: bool = False, feature_cols: list[str] | None = None,
+             drop_col: list[str] | None = None, history: str | Path | None = None, allow_unsafe: bool = False,
+             trust: Sequence[str] | None = None) -> Evaluation:
     """Evaluate a model on labelled data (``model`` + ``data``) or a predictions file
     (``predictions``). ``data`` and ``predictions`` are data files or pandas DataFrames.
     With ``out`` the run folder is written (see docs/file-formats.md).
@@ -87,6 +93,11 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
     ``backend="onnx"``: with ONNX Runtime (docs/performance.md).
     ``simple_baseline`` (a text model whose modelqa.json names its training data): fit a char
     n-gram TF-IDF + logistic regression on that training split and compare (``baselines.simple``).
+    ``quantize="int8"``: int8 Linear layers (CPU). ``compare_fp32``: also predict with the fp32 torch model and
+    add what the lever (int8, onnx, bf16 / fp16) costs (``compare_fp32``, api._compare_fp32).
+    A Keras, skops / pickled scikit-learn or ONNX ``model`` file reads ``feature_cols`` (else its own
+    names, else every column but label, id and ``drop_col``); opt-ins ``allow_unsafe``, ``trust``,
+    ``allow_pickle``; ``history``: a training history for the learning curves (docs/models.md).
     An option that does not apply to the input given is refused (UsageError naming it).
     """
     t0 = time.perf_counter()
@@ -98,14 +109,21 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
         raise UsageError("give either --model with --data, or --predictions (not both)")
     kind = _input_kind(model=model, loaded_model=loaded_model, predictions=predictions, task=task,
                        memory_budget=memory_budget, stream=stream)
-    refuse_inapplicable(kind, subject=model if kind == "tabular-model" else predictions, data=data,
+    fkind = feature_kind(model) if kind == "feature-model" else None
+    refuse_inapplicable(kind, subject=model if kind in ("tabular-model", "feature-model") else predictions, data=data,
                         pred_col=pred_col, labels=labels, label_map=label_map, scores=scores,
                         normalize_probs=normalize_probs, pos_label=pos_label, on_empty=on_empty,
                         batch_size=batch_size, max_length=max_length, device=device, allow_pickle=allow_pickle,
                         threshold=threshold, min_recall=min_recall, cost=cost, actions=actions,
                         memory_budget=memory_budget, stream=stream, chunk_rows=chunk_rows, restart=restart,
                         precision=precision, engine=engine, ray_actors=ray_actors, backend=backend,
-                        max_tokens=max_tokens, task=task)
+                        max_tokens=max_tokens, task=task, quantize=quantize, compare_fp32=compare_fp32,
+                        feature_cols=feature_cols, drop_col=drop_col, history=history, allow_unsafe=allow_unsafe,
+                        trust=trust, model_kind=fkind)
+    hist = None if predictions is not None else history_file(model, fkind, history)
+    reference = reference_for(compare_fp32, quantize=quantize, precision=precision, backend=backend, engine=engine,
+                              max_length=max_length, batch_size=batch_size, max_tokens=max_tokens,
+                              chunk_rows=chunk_rows, progress=progress) if kind == "text-model" else None
     rules = _early_rules(actions)
     if kind == "streamed":
         inputs = stream_predictions_file(predictions, label_col=label_col, id_col=id_col, text_col=text_col,
@@ -119,6 +137,11 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
         inputs = from_predictions_file(predictions, label_col=label_col, pred_col=pred_col or "predicted_label",
                                        id_col=id_col, text_col=text_col, scores=scores,
                                        normalize_probs=normalize_probs, encoding=encoding, sheet=sheet, task=task)
+    elif kind == "feature-model":
+        inputs = from_feature_model(model, data, kind=fkind, label_col=label_col, id_col=id_col, text_col=text_col,
+                                    task=task, pos_label=pos_label, feature_cols=feature_cols, drop_cols=drop_col,
+                                    labels=labels, scores=scores, allow_unsafe=allow_unsafe, trust=trust,
+                                    allow_pickle=allow_pickle, encoding=encoding, sheet=sheet)
     elif kind == "tabular-model":
         inputs = from_tabular(model, data, label_col=label_col, id_col=id_col, encoding=encoding, sheet=sheet,
                               task=task)
@@ -129,8 +152,11 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
                                  batch_size=batch_size, max_length=max_length, device=device,
                                  allow_pickle=allow_pickle, chunk_rows=chunk_rows, restart=restart,
                                  precision=precision, engine=engine, ray_actors=ray_actors, backend=backend,
-                                 max_tokens=max_tokens)
-        inputs = _with_info(inputs, precision=precision, engine=engine, backend=backend)
+                                 max_tokens=max_tokens, quantize=quantize, reference=reference)
+        inputs = _with_info(inputs, precision=precision, engine=engine, backend=backend, quantize=quantize,
+                            compare_fp32=bool(compare_fp32))
+    if hist is not None:
+        inputs = _with_info(inputs, history=str(hist))
     for line in inputs.notes:
         progress.log(line)
     info = {"command": command_line(command), "created": now_iso(), "versions": versions(), "id_column": id_col}
@@ -141,6 +167,7 @@ def evaluate(*, model: str | Path | None = None, data=None, predictions=None, te
 
     attach_simple_baseline(evaluation, enabled=simple_baseline and kind == "text-model", n_resamples=n_resamples,
                            seed=seed, progress=progress)
+    attach_compare_fp32(evaluation, inputs, reference, n_resamples=n_resamples, seed=seed, progress=progress)
     if out is not None:
         evaluation.save(out)
     if inputs.run is not None:
@@ -157,6 +184,8 @@ def _input_kind(*, model, loaded_model, predictions, task, memory_budget, stream
             else "predictions"
     if loaded_model is None and _is_tabular(model):
         return "tabular-model"
+    if loaded_model is None and feature_kind(model) is not None:
+        return "feature-model"
     return "text-model"
 
 

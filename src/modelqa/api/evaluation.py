@@ -30,13 +30,17 @@ TABLES_DIR = "tables"
 HISTORY_FILE = "history.json"
 
 
-def learning_curves(model_dir: str | Path | None) -> dict | None:
-    """The learning curves of ``<model_dir>/history.json`` as plain data for the report
-    (epochs, losses, main metric, best epoch, diagnosis findings), ``{"error": ...}`` when the
-    file cannot be read, or None when there is no such file."""
-    if not model_dir:
+def learning_curves(model_dir: str | Path | None, history: str | Path | None = None) -> dict | None:
+    """The learning curves of ``history`` (a training-history file: modelqa history.json, Keras
+    History.history JSON, trainer_state.json), else of ``<model_dir>/history.json``, as plain data
+    for the report (epochs, losses, main metric, best epoch, diagnosis findings), ``{"error": ...}``
+    when the file cannot be read, or None when there is no such file."""
+    if history:
+        path = Path(history)
+    elif model_dir:
+        path = Path(model_dir) / HISTORY_FILE
+    else:
         return None
-    path = Path(model_dir) / HISTORY_FILE
     if not path.is_file():
         return None
     from modelqa.analysis.curves import diagnose
@@ -162,9 +166,9 @@ class Evaluation:
         from modelqa.report.html import render_report
         from modelqa.report.tables import write_table
 
+        curves = learning_curves(self.run_info.get("model"), self.run_info.get("history"))
         rendered = render_report(self.result, self.predictions, self.errors, self.confusions, self.distribution,
-                                 self.run_info, curves=learning_curves(self.run_info.get("model")),
-                                 report_data=self.report_data)
+                                 self.run_info, curves=curves, report_data=self.report_data)
         paths: dict[str, Path] = {}
         for folder, items in ((FIGURES_DIR, rendered.figures), (TABLES_DIR, rendered.tables)):
             if items:

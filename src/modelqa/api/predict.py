@@ -21,7 +21,9 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
             out: str | Path | None = None, progress: Progress | None = None, actions=None,
             quantize: str = "none", chunk_rows: int | None = None, restart: bool = False,
             precision: str = "fp32", engine: str = "local", ray_actors: int | None = None,
-            backend: str = "torch", max_tokens: int | None = None) -> pd.DataFrame:
+            backend: str = "torch", max_tokens: int | None = None, scores: str = "probs",
+            feature_cols: list[str] | None = None, drop_col: list[str] | None = None, allow_unsafe: bool = False,
+            trust: list[str] | None = None) -> pd.DataFrame:
     """Predict every row of ``data``; with ``out`` (.csv, .parquet or .xlsx) the table is also
     written there. Columns: the id column, ``text``, ``predicted_label``, ``confidence``,
     ``prob_<label>`` per class. ``DataFrame.attrs`` carries ``n_truncated`` and ``skipped_rows``.
@@ -35,8 +37,13 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
     ``.<out name>.partial/`` next to ``out``: the same call after a crash resumes from there
     (``restart=True`` discards it) and the folder is removed once ``out`` is written.
     ``engine="ray"`` predicts with ``ray_actors`` Ray actors (docs/ray.md); ``backend="onnx"`` runs
-    the model with ONNX Runtime (docs/performance.md)."""
+    the model with ONNX Runtime (docs/performance.md).
+
+    A Keras, skops / pickled scikit-learn or ONNX model file predicts from table columns, as in
+    ``evaluate`` (``feature_cols``, ``drop_col``, ``scores``, ``allow_unsafe``, ``trust``; docs/models.md)."""
+    from modelqa.adapters.model_kind import feature_kind
     from modelqa.adapters.tabular import is_tabular_model
+    from modelqa.api._options import refuse_model_file_options
     from modelqa.engine.quantize import check_quantize
     from modelqa.errors import UsageError
 
@@ -50,6 +57,31 @@ def predict(*, model: str | Path, data: str | Path, text_col: str = "text", id_c
         from modelqa.analysis.rules import resolve_rules
 
         rules = resolve_rules(actions)  # the file's structure, before any prediction runs
+    file_options = {"scores": scores, "feature_cols": feature_cols, "drop_col": drop_col,
+                    "allow_unsafe": allow_unsafe, "trust": trust}
+    fkind = feature_kind(model)
+    if fkind is not None:
+        from modelqa.api._feature_sources import predict_features
+        from modelqa.api._options import refuse_for_feature_model
+
+        refuse_for_feature_model(fkind, subject=model, data=data, options={
+            **file_options, "labels": labels, "label_map": label_map, "on_empty": on_empty, "batch_size": batch_size,
+            "max_length": max_length, "device": device, "allow_pickle": allow_pickle, "quantize": quantize,
+            "chunk_rows": chunk_rows, "restart": restart, "precision": precision, "engine": engine,
+            "ray_actors": ray_actors, "backend": backend, "max_tokens": max_tokens})
+        frame = predict_features(model, data, kind=fkind, id_col=id_col, text_col=text_col, labels=labels,
+                                 scores=scores, feature_cols=feature_cols, drop_cols=drop_col, trust=trust,
+                                 allow_unsafe=allow_unsafe, allow_pickle=allow_pickle, encoding=encoding, sheet=sheet)
+        if rules is not None:
+            if "predicted_label" not in frame.columns:
+                raise UsageError(f"--actions applies to classification; {model} is a regression model",
+                                 hint="rules match predicted labels and confidence (see docs/actions.md)")
+            rules.check_labels(frame.attrs["labels"])
+        frame = _finish(frame, rules, out)
+        frame.attrs.setdefault("skipped_rows", [])
+        return frame
+    refuse_model_file_options(f"a {'tabular' if is_tabular_model(model) else 'text'} model ({model})",
+                              file_options)
     if is_tabular_model(model):
         from modelqa.api.tabular import predict_tabular
 

@@ -8,11 +8,18 @@ from typing import Annotated
 
 import typer
 
+from modelqa.cli import model_options as mo
 from modelqa.cli import options as o
 
 Actions = Annotated[Path | None, typer.Option(
     "--actions", help="YAML rules mapping a predicted label (and optionally a confidence range) to a "
                       "business action; adds an 'action' column and counts per action (docs/actions.md).")]
+
+CompareFp32 = Annotated[bool, typer.Option(
+    "--compare-fp32", help="With --quantize int8, --backend onnx or --precision bf16/fp16: also predict the rows "
+                           "with the plain fp32 torch model and report what the lever costs (agreement, paired "
+                           "accuracy / macro-F1 differences with intervals, McNemar p) in metrics.json "
+                           "compare_fp32 and the report.")]
 
 
 def default_run_dir() -> Path:
@@ -20,8 +27,7 @@ def default_run_dir() -> Path:
 
 
 def evaluate_cmd(
-    model: Annotated[Path | None, typer.Option("--model", help="Hugging Face sequence-classification folder "
-                                               "(config.json + model.safetensors + tokenizer).")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help=mo.MODEL_HELP)] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Labelled data to predict and score "
                                               "(.csv, .tsv, .parquet, .jsonl, .xlsx).")] = None,
     predictions: Annotated[Path | None, typer.Option(
@@ -44,8 +50,9 @@ def evaluate_cmd(
     cost: Annotated[str | None, typer.Option(
         "--cost", help="Binary: cost matrix for the 'min_cost' threshold, e.g. fp=1,fn=5 (default fp=1,fn=1).")]
     = None,
-    scores: Annotated[str, typer.Option("--scores", help="What the prob_<label> columns hold: 'probs' or "
-                                        "'logits' (softmax is applied).")] = "probs",
+    scores: Annotated[str, typer.Option("--scores", help="What the prob_<label> columns of --predictions, or the "
+                                        "outputs of a Keras / skops / ONNX --model, hold: 'probs' or 'logits' "
+                                        "(softmax is applied).")] = "probs",
     normalize_probs: Annotated[bool, typer.Option("--normalize-probs", help="Rescale prob_ rows that do not "
                                                   "sum to 1 instead of stopping.")] = False,
     pos_label: Annotated[str | None, typer.Option("--pos-label", help="Positive class for binary metrics "
@@ -61,14 +68,15 @@ def evaluate_cmd(
     max_length: o.MaxLength = None,
     device: o.Device = "auto",
     allow_pickle: o.AllowPickle = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: "
-                                             "runs/evaluate-DATE-TIME).")] = None,
+    out: Annotated[Path | None, o.out_option("Run folder to write (default: runs/evaluate-DATE-TIME).")] = None,
     memory_budget: Annotated[str | None, typer.Option(
         "--memory-budget", help="Memory for a --predictions file, e.g. 1GB (default) or 512MB: a larger Parquet / "
                                 "CSV / TSV file is streamed in chunks (predictions.csv then holds a sample of rows, "
                                 "errors.csv the 10,000 most confident errors), and exact AUC / AP are used while "
                                 "rows x classes x 8 bytes fit in it (else binned, with the error bound).")] = None,
     precision: o.Precision = "fp32",
+    quantize: o.Quantize = "none",
+    compare_fp32: CompareFp32 = False,
     backend: o.Backend = "torch",
     engine: o.Engine = "local",
     ray_actors: o.RayActors = None,
@@ -77,6 +85,11 @@ def evaluate_cmd(
     output_format: o.Format = "table",
     quiet: o.Quiet = False,
     simple_baseline: o.SimpleBaseline = True,
+    feature_cols: mo.FeatureCols = None,
+    drop_col: mo.DropCol = None,
+    history: mo.History = None,
+    allow_unsafe: mo.AllowUnsafe = False,
+    trust: mo.Trust = None,
 ) -> None:
     """Evaluate a model on labelled data, or a file of predictions.
 
@@ -105,7 +118,9 @@ def evaluate_cmd(
                   command=o.command_line(), task=task, threshold=threshold, min_recall=min_recall, cost=cost,
                   actions=actions, memory_budget=memory_budget, chunk_rows=chunk_rows, restart=restart,
                   precision=precision, engine=engine, ray_actors=ray_actors, backend=backend,
-                  max_tokens=max_tokens, simple_baseline=simple_baseline)
+                  max_tokens=max_tokens, simple_baseline=simple_baseline, quantize=quantize,
+                  compare_fp32=compare_fp32, feature_cols=mo.split_columns(feature_cols), drop_col=drop_col,
+                  history=history, allow_unsafe=allow_unsafe, trust=trust)
     if output_format == "json":
         print_json(ev.result)
         return
@@ -132,6 +147,8 @@ def _extra(info: dict, result: dict | None = None) -> dict[str, str]:
     if streamed:
         extra["Streamed"] = (f"{streamed['rows']:,} rows in chunks (over --memory-budget); predictions.csv is "
                              f"a sample, errors.csv the most confident errors; AUC / AP {streamed['auc_method']}")
+    if result and result.get("compare_fp32"):
+        extra["Lever"] = result["compare_fp32"]["summary"]
     timing = info.get("timing", {})
     if timing.get("rows_per_s"):
         extra["Speed"] = f"{timing['rows_per_s']:.0f} rows/s on {info.get('device', 'cpu')}"

@@ -53,6 +53,7 @@ def _register() -> None:
     app.command("perturb")(__import__("modelqa.cli.perturb", fromlist=["perturb_cmd"]).perturb_cmd)
     app.command("compare")(__import__("modelqa.cli.compare", fromlist=["compare_cmd"]).compare_cmd)
     app.command("export")(__import__("modelqa.cli.export", fromlist=["export_cmd"]).export_cmd)
+    app.command("inspect")(__import__("modelqa.cli.inspect", fromlist=["inspect_cmd"]).inspect_cmd)
     train_app.command("text")(train.train_text_cmd)
     train_app.command("tabular")(train_tabular.train_tabular_cmd)
     sweep_app.command("text")(sweep.sweep_text_cmd)
@@ -97,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModelQAError as exc:
         if debug_enabled():
             raise
-        _err(f"error: {exc}")
+        from modelqa.cli.flags import to_flags
+
+        _err(f"error: {to_flags(str(exc), app, options.ARGV)}")
         return exc.exit_code
     except click_exit as exc:
         return exc.exit_code

@@ -32,6 +32,9 @@ AllowPickle = Annotated[bool, typer.Option(
 Precision = Annotated[str, typer.Option(
     "--precision", help="fp32 (default), bf16 (GPU, or a CPU with AVX512-BF16/AMX: faster, probabilities within "
                         "about 0.03) or fp16 (GPU only). See docs/performance.md.")]
+Quantize = Annotated[str, typer.Option(
+    "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
+    "float32; argmax agrees with float32 on most rows, see docs/performance.md).")]
 Backend = Annotated[str, typer.Option(
     "--backend", help="torch (default), or onnx: ONNX Runtime on the CPU, exported once and cached in MODEL/.modelqa-onnx "
                       "by the weights' hash (pip install \"modelqa[onnx]\"; docs/performance.md).")]
@@ -100,3 +103,32 @@ def drop_columns(drop_col: list[str] | None, id_col: list[str] | None) -> list[s
                    "--id-col will go in the next release)", err=True)
     cols = list(drop_col or []) + list(id_col or [])
     return cols or None
+
+
+# Training options of `train text` and `train tabular` (and `sweep text` where the meaning is the same).
+# Sweeps take comma-separated lists for the swept ones (cli/sweep.py), so those stay separate there.
+Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")]
+TrainBatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Training batch size.")]
+Patience = Annotated[int, typer.Option("--patience", min=0, help="Epochs without improvement before stopping "
+                                                                 "(0: never stop early).")]
+MinDelta = Annotated[float, typer.Option("--min-delta", help="Smallest change that counts as improvement.")]
+ClassWeight = Annotated[str, typer.Option("--class-weight", help="'none' or 'balanced' (weights classes by inverse "
+                                                                 "frequency).")]
+TrainSeed = Annotated[int, typer.Option("--seed", help="Seed for the split, shuffling and initialisation.")]
+Target = Annotated[str, typer.Option("--target", help="Column to predict (Yes/No, class names or numbers).")]
+
+
+def out_option(help: str):
+    """``--out``: one flag in every command; what it names (a run folder, a file) is the command's
+    own help text."""
+    return typer.Option("--out", help=help)
+
+
+def lr_option(help: str):
+    """``--lr``: the learning rate; the help says which optimiser and schedule it feeds."""
+    return typer.Option("--lr", help=help)
+
+
+def monitor_option(help: str):
+    """``--monitor``: the validation metric for early stopping; the help lists the command's choices."""
+    return typer.Option("--monitor", help=help)

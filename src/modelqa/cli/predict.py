@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
+from modelqa.cli import model_options as mo
 from modelqa.cli import options as o
 from modelqa.cli.evaluate import Actions, _sheet
 
 
 def predict_cmd(
-    model: Annotated[Path, typer.Option("--model", help="Hugging Face sequence-classification folder.")],
+    model: Annotated[Path, typer.Option("--model", help=mo.MODEL_HELP)],
     data: Annotated[Path, typer.Option("--data", help="Texts to classify (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
-    out: Annotated[Path, typer.Option("--out", help="Predictions file to write: .csv, .parquet or .xlsx.")],
+    out: Annotated[Path, o.out_option("Predictions file to write: .csv, .parquet or .xlsx.")],
     text_col: o.TextCol = "text",
     id_col: o.IdCol = None,
     labels: o.Labels = None,
@@ -28,9 +29,7 @@ def predict_cmd(
     device: o.Device = "auto",
     allow_pickle: o.AllowPickle = False,
     actions: Actions = None,
-    quantize: Annotated[str, typer.Option(
-        "--quantize", help="none, or int8: int8 Linear layers on the CPU (faster; the head stays "
-        "float32; argmax agrees with float32 on most rows, see docs/performance.md).")] = "none",
+    quantize: o.Quantize = "none",
     precision: o.Precision = "fp32",
     backend: o.Backend = "torch",
     engine: o.Engine = "local",
@@ -38,19 +37,26 @@ def predict_cmd(
     chunk_rows: o.ChunkRows = None,
     restart: o.Restart = False,
     quiet: o.Quiet = False,
+    feature_cols: mo.FeatureCols = None,
+    drop_col: mo.DropCol = None,
+    scores: mo.Scores = "probs",
+    allow_unsafe: mo.AllowUnsafe = False,
+    trust: mo.Trust = None,
 ) -> None:
-    """Predict labels for unlabelled texts.
+    """Predict labels for unlabelled texts (or table rows, with a tabular, Keras, skops or ONNX model).
 
     Writes the id column, text, predicted_label, confidence and prob_<label> per class
-    (with --actions, an 'action' column after confidence).
+    (a regression model: prediction; with --actions, an 'action' column after confidence).
 
     Finished chunks are kept in .OUT.partial next to --out until the file is written: the
     same command after a crash or a kill resumes from the last complete chunk (a changed
     model, data file or setting is refused; --restart starts over).
     """
     from modelqa.api.predict import predict
+    from modelqa.engine import lean_imports
     from modelqa.report.console import make_progress
 
+    lean_imports.enable()  # a predict process never needs transformers' scipy / jinja2 imports
     o.check_choice(on_empty, "--on-empty", ("error", "skip"))
     o.check_choice(quantize, "--quantize", ("none", "int8"))
     progress = make_progress(quiet)
@@ -60,7 +66,8 @@ def predict_cmd(
                     allow_pickle=allow_pickle, progress=progress, actions=actions, quantize=quantize,
                     chunk_rows=chunk_rows, restart=restart, precision=precision, engine=engine,
                     ray_actors=ray_actors, backend=backend,
-                    max_tokens=max_tokens)
+                    max_tokens=max_tokens, feature_cols=mo.split_columns(feature_cols), drop_col=drop_col,
+                    scores=scores, allow_unsafe=allow_unsafe, trust=trust)
     if not quiet:
         if "predicted_label" in frame.columns:
             counts = frame["predicted_label"].value_counts()

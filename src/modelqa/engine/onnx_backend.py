@@ -20,6 +20,12 @@ Writes are atomic at the folder level: the export goes to a hidden temporary fol
 final one and is renamed into place only when ``model.onnx`` (and any external-data file) and
 the json are complete and verified, so a killed export never leaves a file that is later trusted.
 Only a folder whose json names the same full hash is reused.
+
+After the check, ONNX Runtime's transformer optimizer fuses the graph (engine.onnx_fusion:
+one Attention op per layer, SkipLayerNormalization, BiasGelu); the fused graph is checked against
+torch the same way and replaces the plain one. When the optimizer fails or fuses nothing (an
+architecture it does not know), the plain export is kept and the reason is logged and recorded in
+the json (``"optimized": false``, ``"optimizer_note"``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import numpy as np
 from modelqa._types import NullProgress, Progress
 from modelqa.engine.batching import Batch
 from modelqa.engine.journal import named_files_sha256
+from modelqa.engine.onnx_fusion import eager_attention, fuse_verified
 from modelqa.errors import ModelError, RunError, UsageError, check_choice
 
 BACKEND_CHOICES = ("torch", "onnx")
@@ -49,7 +56,7 @@ CACHE_FOLDER = ".modelqa-onnx"
 MODEL_FILE = "model.onnx"
 META_FILE = "modelqa-onnx.json"
 #: Bumped when the export recipe changes in a way that must not reuse older files.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: eager-attention trace + transformer optimizer
 #: The model inputs a sequence classifier may take, in the order they are exported.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack")
@@ -58,7 +65,7 @@ _STALE_STAGING_SECONDS = 3600
 
 
 def check_backend(value: str | None) -> str:
-    return check_choice(value or None, "--backend", BACKEND_CHOICES)
+    return check_choice(value or None, "backend", BACKEND_CHOICES)
 
 
 def require_onnxruntime():
@@ -67,7 +74,7 @@ def require_onnxruntime():
         import onnx  # noqa: F401
         import onnxruntime
     except ImportError as exc:
-        raise UsageError(f"--backend onnx needs onnxruntime and onnx, which cannot be imported ({exc})",
+        raise UsageError(f"`backend='onnx'` needs onnxruntime and onnx, which cannot be imported ({exc})",
                          hint=_INSTALL_HINT) from exc
     return onnxruntime
 
@@ -110,11 +117,11 @@ def check_exportable(model) -> None:
     CPU) and a torch-quantised model (its cached export would silently be the float32 one)."""
     first = next(iter(model.parameters()), None)
     if first is not None and first.device.type != "cpu":
-        raise UsageError("--backend onnx runs on the CPU only", hint="use --device cpu, or --backend torch")
+        raise UsageError("`backend='onnx'` runs on the CPU only", hint="use `device='cpu'`, or `backend='torch'`")
     for module in model.modules():
         if "quantized" in type(module).__module__:
-            raise UsageError("--backend onnx runs the float32 model; it cannot be combined with --quantize int8",
-                             hint="leave --quantize none with --backend onnx")
+            raise UsageError("`backend='onnx'` runs the float32 model; it cannot be combined with `quantize='int8'`",
+                             hint="leave `quantize='none'` with `backend='onnx'`")
 
 
 def _logits_module(model, names: list[str]):
@@ -156,9 +163,11 @@ def _example_inputs(model, names: list[str], batch: int, length: int, seed: int)
     return {n: every[n] for n in names}
 
 
-def export_onnx(model, out_file: str | os.PathLike, *, input_names: list[str], opset: int = ONNX_OPSET) -> None:
+def export_onnx(model, out_file: str | os.PathLike, *, input_names: list[str], opset: int = ONNX_OPSET,
+                eager: bool = True) -> None:
     """Export ``model`` (a Hugging Face sequence classifier in eval mode, on the CPU) to
-    ``out_file`` with dynamic batch and sequence axes and a single ``logits`` output."""
+    ``out_file`` with dynamic batch and sequence axes and a single ``logits`` output; traced with
+    eager attention unless ``eager`` is False (engine.onnx_fusion.eager_attention)."""
     import torch
 
     wrapped = _logits_module(model, input_names)
@@ -168,7 +177,8 @@ def export_onnx(model, out_file: str | os.PathLike, *, input_names: list[str], o
     was_training = model.training
     model.eval()
     try:
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad(), \
+                eager_attention(model, enabled=eager):
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message=".*aten::index.*", category=UserWarning)
@@ -278,14 +288,14 @@ def cached_onnx_path(model, model_dir: str | os.PathLike, *, cache_dir: str | os
             shutil.rmtree(staging, ignore_errors=True)
     raise RunError(f"no writable place for the ONNX export of {model_dir}: tried "
                    + " and ".join(str(r) for r in roots),
-                   hint="set XDG_CACHE_HOME to a writable folder, or use --backend torch")
+                   hint="set XDG_CACHE_HOME to a writable folder, or use `backend='torch'`")
 
 
 def _export_into(model, model_dir: Path, staging: Path, full_hash: str, progress: Progress) -> float:
     names = model_input_names(model)
     if "input_ids" not in names or "attention_mask" not in names:
         raise ModelError(f"cannot export the model in {model_dir} to ONNX: its forward() takes no "
-                         "input_ids / attention_mask", hint="use --backend torch")
+                         "input_ids / attention_mask", hint="use `backend='torch'`")
     progress.log(f"exporting the model in {model_dir} to ONNX (once; cached by the weights' hash)")
     t0 = time.perf_counter()
     try:
@@ -298,11 +308,14 @@ def _export_into(model, model_dir: Path, staging: Path, full_hash: str, progress
         raise
     except Exception as exc:  # the exporter raises many types (RuntimeError, torch errors, onnx errors)
         raise ModelError(f"cannot export the model in {model_dir} to ONNX: {exc.__class__.__name__}: {exc}",
-                         hint="use --backend torch") from exc
+                         hint="use `backend='torch'`") from exc
+    fusion = fuse_verified(staging / MODEL_FILE, model.config, lambda f: _verify(model, _session(f, threads=1), names),
+                           progress.log)
     seconds = time.perf_counter() - t0
     meta = {"format": EXPORT_FORMAT, "sha256": full_hash, "opset": ONNX_OPSET, "inputs": names,
             "outputs": ["logits"], "model_dir": str(model_dir.resolve()), "export_seconds": round(seconds, 3),
-            "max_abs_logit_diff": diff, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **_versions()}
+            "max_abs_logit_diff": fusion.pop("max_abs_logit_diff", diff), "plain_max_abs_logit_diff": diff,
+            **fusion, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **_versions()}
     (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     progress.log(f"ONNX export took {seconds:.1f} s")
     return seconds
@@ -371,7 +384,7 @@ def onnx_forward(model, model_dir: str | os.PathLike, *, threads: int | None = N
     except Exception as exc:
         if exported:
             raise ModelError(f"onnxruntime cannot load the ONNX export of {model_dir} ({path}): {exc}",
-                             hint="use --backend torch") from exc
+                             hint="use `backend='torch'`") from exc
         shutil.rmtree(path, ignore_errors=True)  # a damaged cache entry: never trusted again
         path, exported, seconds = cached_onnx_path(model, model_dir, cache_dir=cache_dir, progress=progress)
         session = _session(path / MODEL_FILE, n_threads)

@@ -160,11 +160,13 @@ def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, ba
                   device: str = "cpu", progress: Progress | None = None,
                   max_tokens: int | None = DEFAULT_MAX_TOKENS,
                   forward: Forward | None = None, chunk_rows: int | None = None,
-                  store: ChunkStore | None = None, prefetch: bool = True) -> TextPredictions:
+                  store: ChunkStore | None = None, prefetch: bool = True,
+                  num_labels: int | None = None) -> TextPredictions:
     """Class probabilities for ``texts`` in input order.
 
     ``max_tokens`` caps the padded tokens of a batch (``None`` or 0: ``batch_size`` rows whatever
-    their length); ``forward`` replaces the torch model call (``model`` then only gives ``config.num_labels``);
+    their length); ``forward`` replaces the torch model call (``model`` then only gives ``config.num_labels``,
+    and may be None when ``num_labels`` is given: an ONNX text model);
     ``store`` supplies finished chunks and keeps new ones; ``prefetch`` tokenises the next
     chunk while the current one runs."""
     import torch
@@ -175,7 +177,7 @@ def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, ba
     if chunk_rows is not None and int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    num_labels = int(model.config.num_labels)
+    num_labels = int(num_labels if num_labels is not None else model.config.num_labels)
     logits_out = np.empty((n, num_labels), dtype=np.float32)
     forward = forward or torch_forward(model, device)
     records = store is not None and hasattr(store, "bounds")  # a store that keeps each chunk's rows
@@ -203,8 +205,9 @@ def predict_texts(model, tokenizer, texts: Sequence[str], *, max_length: int, ba
         s, e = plan.get(i)
         return tokenize(tokenizer, texts[s:e], max_length=max_length)
 
-    was_training = model.training
-    model.eval()
+    was_training = model is not None and model.training
+    if model is not None:
+        model.eval()
     progress.start(n, "Predicting")
     progress.advance(resumed)
     current = next_todo(-1)

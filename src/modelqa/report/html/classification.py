@@ -93,7 +93,23 @@ def _headline(result: Mapping, n_errors: int) -> dict:
         "verdict": verdict,
         "verdict_kind": verdict_kind,
         "simple": _simple_baseline(baselines.get("simple")),
+        "compare_fp32": _compare_fp32(result.get("compare_fp32")),
     }
+
+
+def _compare_fp32(section) -> dict | None:
+    """``compare_fp32`` of metrics.json (api/_compare_fp32.py: a speed lever vs the fp32 torch model), for its card."""
+    if not isinstance(section, Mapping):
+        return None
+    agree, acc = section.get("agreement") or {}, section.get("accuracy_difference") or {}
+    ref = section.get("reference_metrics") or {}
+    return {"variant": str(section.get("variant") or "variant"), "agreement": fmt.pct(agree.get("fraction")),
+            "rows_differ": fmt.count(agree.get("rows_differ")), "n_rows": fmt.count(section.get("n_rows")),
+            "accuracy_delta": fmt.MISSING if fmt.is_missing(acc.get("delta")) else f"{float(acc['delta']):+.4f}",
+            "accuracy_ci": fmt.interval(acc.get("interval"), 4),
+            "reference_accuracy": fmt.pct(ref.get("accuracy")), "reference_f1": fmt.num(ref.get("f1_macro")),
+            "p_value": fmt.num((section.get("mcnemar") or {}).get("p_value")),
+            "summary": str(section.get("summary") or "")}
 
 
 def _simple_baseline(simple) -> dict | None:
