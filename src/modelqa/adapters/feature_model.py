@@ -168,10 +168,15 @@ def default_labels(n: int, labels: list[str] | None, *, where: str) -> list[str]
     """Class names for ``n`` outputs: the user's ``labels`` (checked) or "0".."n-1"."""
     if labels is None:
         return [str(i) for i in range(n)]
+    return checked_labels(labels, n, where=where)
+
+
+def checked_labels(labels, n: int, *, where: str) -> list[str]:
+    """The user's ``labels`` as stripped strings: one distinct name per model output (UsageError)."""
     labels = [str(x).strip() for x in labels]
     if len(labels) != n:
         raise UsageError(f"`labels` names {len(labels)} classes ({', '.join(labels)}) but {where} has {n} "
-                         f"output classes")
+                         f"outputs")
     if len(set(labels)) != len(labels):
         raise UsageError(f"`labels` repeats a name: {', '.join(labels)}")
     return labels

@@ -119,13 +119,9 @@ def resolve_labels(id2label: dict, num_labels: int, *, labels: list[str] | None 
     if label_map is not None:
         labels = _labels_from_map(label_map, num_labels)
     if labels is not None:
-        labels = [str(x).strip() for x in labels]
-        if len(labels) != num_labels:
-            raise UsageError(f"`labels` names {len(labels)} classes ({', '.join(labels)}) but "
-                             f"{source} has {num_labels} outputs")
-        if len(set(labels)) != len(labels):
-            raise UsageError(f"`labels` repeats a name: {', '.join(labels)}")
-        return labels
+        from modelqa.adapters.feature_model import checked_labels
+
+        return checked_labels(labels, num_labels, where=source)
     names = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(num_labels)]
     return names
 
