@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from modelqa.data.schema import as_text
-from modelqa.data.tabular import parse_numbers
+from modelqa.data.target import parse_numbers
 
 
 def _fmt(x: float) -> str:

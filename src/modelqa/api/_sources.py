@@ -124,7 +124,7 @@ def tabular_arrays(model_dir: str | Path, data_path, *, label_col: str, encoding
     ``model``: an already loaded TabularModel (else ``model_dir`` is loaded).
     """
     from modelqa.adapters.tabular import load_tabular_model
-    from modelqa.data.tabular import TargetEncoder, regression_values
+    from modelqa.data.target import TargetEncoder, regression_values
 
     model = model or load_tabular_model(model_dir)
     src = read_source(data_path, encoding=encoding, sheet=sheet)

@@ -22,8 +22,6 @@ Ray is imported inside the functions: ``import modelqa`` never needs it.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import math
 import os
@@ -45,6 +43,7 @@ from modelqa.engine.predict import (
     softmax,
 )
 from modelqa.engine.quantize import check_quantize
+from modelqa.engine.ray_errors import as_modelqa_error, error_record, quiet_ray_data, raise_record, unwrap
 from modelqa.errors import ModelQAError, RunError, UsageError, check_choice, format_rows
 
 ENGINE_CHOICES = ("local", "ray")
@@ -151,61 +150,8 @@ class _Predictor:
         except Exception as exc:  # noqa: BLE001  (sent back as data, raised again on the driver)
             logits = np.zeros((len(rows), 1), dtype=np.float32)
             if len(rows):
-                error[0] = _error_record(exc)
+                error[0] = error_record(exc)
         return {"row": rows, "logits": logits, "n_tokens": n_tokens, "n_truncated": n_trunc, "error": error}
-
-
-def _error_record(exc: BaseException) -> str:
-    """An actor's error as JSON text, so that it reaches the driver as it was raised: Ray would
-    hand back a wrapper (ActorDiedError for a failed constructor, UserCodeException for a failed
-    call) holding only the text of the original."""
-    import traceback
-
-    return json.dumps({"module": type(exc).__module__, "class": type(exc).__name__,
-                       "message": getattr(exc, "message", None) or str(exc), "hint": getattr(exc, "hint", None),
-                       "traceback": "".join(traceback.format_exception(exc))[-4000:]})
-
-
-def _raise_record(text: str) -> None:
-    """Raise on the driver the error an actor sent back with _error_record."""
-    from modelqa import errors
-
-    rec = json.loads(text)
-    cls = getattr(errors, rec.get("class") or "", None) if rec.get("module") == "modelqa.errors" else None
-    if isinstance(cls, type) and issubclass(cls, ModelQAError):
-        raise cls(rec["message"], hint=rec.get("hint"))
-    raise RunError(f"a Ray actor failed: {rec.get('class')}: {rec.get('message')}\n"
-                   f"{(rec.get('traceback') or '').rstrip()}",
-                   hint="`engine='local'` runs the same prediction without Ray")
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The error an actor raised, out of Ray's wrappers: Ray Data's UserCodeException (whose
-    ``__cause__`` is the RayTaskError) and RayTaskError (whose ``cause`` is the original).
-    Stops at the first error that is not Ray's, so its own ``__cause__`` stays with it."""
-    from ray.exceptions import RayError
-
-    seen: set[int] = set()
-    e = exc
-    while isinstance(e, RayError) and id(e) not in seen:
-        seen.add(id(e))
-        inner = getattr(e, "cause", None)  # RayTaskError keeps the original here
-        if not isinstance(inner, BaseException):
-            inner = e.__cause__
-        if not isinstance(inner, BaseException):
-            break
-        e = inner
-    return e
-
-
-def _as_modelqa_error(exc: BaseException) -> ModelQAError | None:
-    """The modelqa error inside ``exc``, rebuilt as a plain instance of its own class (the
-    object Ray hands back is a RayTaskError subclass of it, with Ray's traceback as text)."""
-    e = _unwrap(exc)
-    if not isinstance(e, ModelQAError):
-        return None
-    cls = next((c for c in type(e).__mro__ if c.__module__ == "modelqa.errors"), ModelQAError)
-    return cls(getattr(e, "message", str(e)), hint=getattr(e, "hint", None))
 
 
 def _cluster_resources(ray) -> tuple[float, float]:
@@ -298,7 +244,7 @@ def predict_texts_ray(model_path: str | Path, texts: Sequence[str], *, max_lengt
             import pandas as pd
             from ray.data import ActorPoolStrategy
 
-            with _quiet_ray_data():
+            with quiet_ray_data():
                 frames = [pd.DataFrame({"row": np.arange(bounds[i][0], bounds[i][1], dtype=np.int64),
                                         "text": texts[bounds[i][0]:bounds[i][1]]}) for i in todo]
                 ds = ray.data.from_pandas(frames)  # one block per chunk, at the local engine's boundaries
@@ -350,10 +296,10 @@ class _Gathered:
         except ModelQAError:
             raise
         except Exception as exc:  # noqa: BLE001  (Ray's own failures: a dead actor or node, …)
-            err = _as_modelqa_error(exc)
+            err = as_modelqa_error(exc)
             if err is not None:
                 raise err from None
-            inner = _unwrap(exc)
+            inner = unwrap(exc)
             first = (str(inner).strip().splitlines() or [""])[0]
             raise RunError(f"the Ray prediction run failed: {inner.__class__.__name__}: {first}",
                            hint="the Ray Data logs (logs/ray-data in the Ray session folder, "
@@ -363,7 +309,7 @@ class _Gathered:
     def _take(self, batch: dict) -> None:
         for text in batch["error"]:
             if text:
-                _raise_record(text)
+                raise_record(text)
         rows = np.asarray(batch["row"], dtype=np.int64)
         if not len(rows):
             return
@@ -410,42 +356,6 @@ def _single_machine(ray) -> bool:
     except Exception:  # noqa: BLE001  (best effort: Ray Client may not answer)
         return False
     return bool(nodes) and all(x.get("NodeManagerAddress") == here for x in nodes)
-
-
-_RAY_DATA_NOISE = ("Progress bars disabled", "Progress bars for operators disabled",
-                   "Exception occurred in user code", "An exception was raised from a task of operator")
-
-
-class _DropNoise(logging.Filter):
-    """Ray Data's console lines below WARNING (execution started / finished / failed) and the
-    ones about progress bars or errors that this module reports itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING and not str(record.msg).startswith(_RAY_DATA_NOISE)
-
-
-@contextlib.contextmanager
-def _quiet_ray_data():
-    """No Ray Data progress bars, start/stats banners or lines about errors this module
-    re-raises itself, for the length of one run; Ray Data's log file still gets everything."""
-    from ray.data import DataContext
-
-    ctx = DataContext.get_current()
-    saved = {k: getattr(ctx, k) for k in ("enable_progress_bars", "print_on_execution_start",
-                                          "enable_auto_log_stats") if hasattr(ctx, k)}  # not all in every Ray
-    for k in saved:
-        setattr(ctx, k, False)
-    noise = _DropNoise()
-    handlers = [h for h in logging.getLogger("ray.data").handlers if type(h).__name__ != "SessionFileHandler"]
-    for h in handlers:
-        h.addFilter(noise)
-    try:
-        yield
-    finally:
-        for h in handlers:
-            h.removeFilter(noise)
-        for k, v in saved.items():
-            setattr(ctx, k, v)
 
 
 __all__ = ["ENGINE_CHOICES", "check_engine", "connect_ray", "predict_texts_ray"]
