@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from modelqa.cli.options import DropCol  # noqa: F401  (the one --drop-col, re-exported for the commands)
-
 MODEL_HELP = ("The model: a Hugging Face folder (config.json + model.safetensors + tokenizer), a `modelqa train "
               "tabular` folder, a .keras file (or .h5 / a SavedModel folder), a .skops file (or a pickled "
               "scikit-learn model, with --allow-pickle), an .onnx file or an ONNX text folder (model.onnx + "
@@ -28,6 +26,9 @@ AllowUnsafe = Annotated[bool, typer.Option(
 Trust = Annotated[list[str] | None, typer.Option(
     "--trust", metavar="TYPE", help="skops model: a type to trust beyond scikit-learn's own, as `modelqa inspect` lists it, e.g. "
                     "xgboost.sklearn.XGBClassifier (repeatable). Only for models you trust.")]
+DropCol = Annotated[list[str] | None, typer.Option(
+    "--drop-col", help="Keras / skops / ONNX model: a table column to leave out of its inputs (repeatable), when "
+                       "the inputs are every column but --label-col and --id-col.")]
 Scores = Annotated[str, typer.Option(
     "--scores", metavar="probs|logits", help="Keras / skops / ONNX model: what its outputs are, 'probs' (checked: rows sum to 1) or "
                      "'logits' (softmax / sigmoid applied).")]
