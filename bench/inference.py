@@ -14,7 +14,9 @@ model load, reading the data, predicting, writing the output):
 - tutorial:   tokenise everything with padding="max_length", max_length=128, batches of 32;
 - pipeline1:  the pipeline one text at a time, on the first --one-by-one texts (500) only,
   rows/s scaled to the whole set (marked "scaled");
-- modelqa:    `modelqa predict` with its defaults (fp32), via the CLI;
+- modelqa:    `modelqa predict` with its defaults (fp32), via the CLI (a BERT folder runs on
+  adapters.lean_bert, without transformers; run the benchmark under MODELQA_TRANSFORMERS_MODEL=1 to
+  time transformers' model instead);
 - modelqa-int8: `modelqa predict --quantize int8`;
 - modelqa-bf16: `modelqa predict --precision bf16` (bfloat16 weights; fast on CPUs with
   AVX512-BF16 or AMX);

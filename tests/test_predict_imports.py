@@ -26,8 +26,9 @@ print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.
 """
 
 
-def _run(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=300)
+def _run(args: list[str], env: dict | None = None) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=300,
+                          env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -38,14 +39,38 @@ def test_predict_imports_only_what_it_needs(tiny_model, tmp_path):
     data = tmp_path / "ten.csv"
     pd.DataFrame({"text": texts}).to_csv(data, index=False)
     out = tmp_path / "p.parquet"
-    got = _run(["predict", "--model", str(tiny_model), "--data", str(data), "--out", str(out), "--quiet",
-                "--device", "cpu"])
+    args = ["predict", "--model", str(tiny_model), "--data", str(data), "--out", str(out), "--quiet", "--device", "cpu"]
+    got = _run(args)
     assert got["code"] == 0
     imported = set(got["modules"])
-    assert {"torch", "transformers", "pandas"} <= imported  # it really predicted
-    assert imported.isdisjoint(NOT_ON_THE_PREDICT_PATH), sorted(imported & set(NOT_ON_THE_PREDICT_PATH))
+    assert {"torch", "tokenizers", "pandas"} <= imported  # it really predicted
+    # a BERT folder runs on adapters.lean_bert: not even transformers is imported
+    banned = {*NOT_ON_THE_PREDICT_PATH, "transformers"}
+    assert imported.isdisjoint(banned), sorted(imported & banned)
     frame = pd.read_parquet(out)
     assert len(frame) == 10 and np.allclose(frame.filter(like="prob_").sum(axis=1), 1.0, atol=1e-5)
+    # the oracle: transformers' own model on the same texts
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model).eval()
+    enc = AutoTokenizer.from_pretrained(tiny_model)(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        want = torch.softmax(model(**enc).logits, dim=-1).numpy()
+    assert np.allclose(frame[["prob_neg", "prob_neu", "prob_pos"]].to_numpy(), want, atol=1e-5)
+
+    # the transformers path (MODELQA_TRANSFORMERS_MODEL=1, or a folder lean_bert does not compute) still
+    # keeps scipy and jinja2 out, and gives the same table
+    import os
+
+    out2 = tmp_path / "p2.parquet"
+    got = _run([*args[:5], "--out", str(out2), "--quiet", "--device", "cpu"],
+               env={**os.environ, "MODELQA_TRANSFORMERS_MODEL": "1"})
+    imported = set(got["modules"])
+    assert got["code"] == 0 and "transformers" in imported
+    assert imported.isdisjoint(NOT_ON_THE_PREDICT_PATH), sorted(imported & set(NOT_ON_THE_PREDICT_PATH))
+    assert np.allclose(pd.read_parquet(out2).filter(like="prob_").to_numpy(), frame.filter(like="prob_").to_numpy(),
+                       atol=1e-5)
 
     # the hidden packages are importable again after the model is loaded (only hidden from transformers)
     probe = subprocess.run([sys.executable, "-c", "from modelqa.engine import lean_imports as li; li.enable(); "

@@ -7,6 +7,7 @@ the caller opts in to pickle (``allow_pickle=True``); nothing is ever downloaded
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 TF_WEIGHTS = "tf_model.h5"
 _DEFAULT_NAME = re.compile(r"^LABEL_(\d+)$")
 MODELQA_META = "modelqa.json"
+#: Set (to anything) to load every folder with transformers, also where adapters.lean_bert could.
+TRANSFORMERS_ONLY = "MODELQA_TRANSFORMERS_MODEL"
 
 
 @dataclass
@@ -158,9 +161,60 @@ def _labels_from_map(label_map: str | Path | dict, num_labels: int) -> list[str]
 
 
 def load_hf_classifier(path: str | Path, *, device: str = "auto", labels: list[str] | None = None,
-                       label_map: str | Path | dict | None = None, allow_pickle: bool = False) -> HFClassifier:
-    """Load a sequence-classification folder for inference, offline, in eval mode."""
+                       label_map: str | Path | dict | None = None, allow_pickle: bool = False,
+                       lean: bool = False) -> HFClassifier:
+    """Load a sequence-classification folder for inference, offline, in eval mode.
+
+    ``lean=True`` (the float32 CPU inference path of ``predict`` / ``evaluate``): a BERT classifier
+    with a ``tokenizer.json`` that adapters.lean_bert / lean_tokenizer compute exactly is loaded
+    without importing transformers; any other folder, or a GPU, is loaded by transformers."""
     folder = check_model_folder(path, allow_pickle=allow_pickle)
+    meta = _read_meta(folder)
+    loaded = _load_lean(folder, device) if lean else None
+    if loaded is None:
+        loaded = _load_transformers(folder, device)
+    model, tokenizer, dev = loaded
+    id2label = model.config.id2label or {}
+    if labels is None and label_map is None and meta.get("id2label") and not has_real_names(
+            [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]):
+        label_map = meta["id2label"]
+    names = resolve_labels(id2label, model.config.num_labels, labels=labels, label_map=label_map,
+                           source=f"the model in {folder}")
+    return HFClassifier(path=folder, model=model, tokenizer=tokenizer, labels=names,
+                        max_length=model_max_length(model, tokenizer, meta), device=dev, meta=meta)
+
+
+def lean_loadable(path: str | Path, device: str = "auto") -> bool:
+    """Whether ``load_hf_classifier(path, device=device, lean=True)`` would load ``path`` without
+    transformers (from its files alone: a folder whose weights then turn out not to be exactly BERT's
+    is still loaded by transformers)."""
+    from modelqa.adapters.lean_bert import lean_problem
+    from modelqa.adapters.lean_tokenizer import lean_tokenizer_problem
+
+    folder = Path(path)
+    return not os.environ.get(TRANSFORMERS_ONLY) and folder.is_dir() and resolve_device(device) == "cpu" \
+        and lean_problem(folder) is None and lean_tokenizer_problem(folder) is None
+
+
+def _load_lean(folder: Path, device: str):
+    """``(model, tokenizer, "cpu")`` from adapters.lean_bert / lean_tokenizer, or None when the folder
+    (or the device) is not theirs."""
+    from modelqa.adapters.lean_bert import build_model
+    from modelqa.adapters.lean_tokenizer import LeanTokenizer
+
+    if not lean_loadable(folder, device):
+        return None
+    model = build_model(folder)
+    if model is None:
+        return None
+    try:
+        tokenizer = LeanTokenizer(folder)
+    except Exception:  # noqa: BLE001  (a file the Rust tokenizer rejects: transformers says why)
+        return None
+    return model, tokenizer, "cpu"
+
+
+def _load_transformers(folder: Path, device: str):
     import torch  # noqa: F401  (framework import stays inside the adapter)
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -168,7 +222,7 @@ def load_hf_classifier(path: str | Path, *, device: str = "auto", labels: list[s
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        AutoConfig.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read {folder / 'config.json'}: {exc}") from exc
     try:
@@ -176,23 +230,17 @@ def load_hf_classifier(path: str | Path, *, device: str = "auto", labels: list[s
     except (OSError, ValueError, TypeError) as exc:
         raise ModelError(f"{folder} has no usable tokenizer ({exc.__class__.__name__}: {exc})",
                          hint="save it beside the model with tokenizer.save_pretrained(folder)") from exc
+    from safetensors import SafetensorError
+
     use_safe = any((folder / n).is_file() for n in SAFE_WEIGHTS)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             folder, local_files_only=True, use_safetensors=use_safe)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # SafetensorError: a damaged file
         raise ModelError(f"cannot load the model in {folder}: {exc}") from exc
     dev = resolve_device(device)
     model.to(dev).eval()
-    meta = _read_meta(folder)
-    id2label = config.id2label or {}
-    if labels is None and label_map is None and meta.get("id2label") and not has_real_names(
-            [str(id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]):
-        label_map = meta["id2label"]
-    names = resolve_labels(id2label, config.num_labels, labels=labels, label_map=label_map,
-                           source=f"the model in {folder}")
-    return HFClassifier(path=folder, model=model, tokenizer=tokenizer, labels=names,
-                        max_length=model_max_length(model, tokenizer, meta), device=dev, meta=meta)
+    return model, tokenizer, dev
 
 
 def model_max_length(model, tokenizer, meta: dict | None = None) -> int:

@@ -221,11 +221,18 @@ def run_text_model(model, data, *, text_col: str, label_col: str | None = None, 
                              "does not apply", hint="leave --device auto (or cpu)")
         clf = load_onnx_text_classifier(model, labels=labels, label_map=label_map)
     else:
+        from modelqa.adapters.hf import lean_loadable
         from modelqa.engine.lean_imports import import_transformers
+        from modelqa.engine.quantize import check_quantize
 
-        import_transformers()  # without scipy / jinja2 in `modelqa predict` (engine.lean_imports)
-        clf = loaded_model or load_hf_classifier(model, device=driver_device(device, engine, backend),
-                                                 labels=labels, label_map=label_map, allow_pickle=allow_pickle)
+        # float32 on the CPU: adapters.lean_bert, without transformers, where the folder allows
+        lean = loaded_model is None and backend == "torch" and \
+            check_quantize(quantize) == "none" and str(precision).strip().lower() == "fp32"
+        load_device = driver_device(device, engine, backend)
+        if loaded_model is None and not (lean and lean_loadable(model, load_device)):
+            import_transformers()  # without scipy / jinja2 in `modelqa predict` (engine.lean_imports)
+        clf = loaded_model or load_hf_classifier(model, device=load_device, labels=labels, label_map=label_map,
+                                                 allow_pickle=allow_pickle, lean=lean)
     if before_run is not None:
         before_run(clf, table)
     load_s = time.perf_counter() - t0

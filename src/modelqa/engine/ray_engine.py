@@ -123,8 +123,9 @@ class _Predictor:
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU") or 1
         torch.set_num_threads(max(1, int(cpus)))
         device = "cuda" if ray.get_gpu_ids() else "cpu"  # Ray sets CUDA_VISIBLE_DEVICES to this actor's GPU(s)
+        # float32 on a CPU actor: the same adapters.lean_bert model as a local run (same numbers)
         clf = load_hf_classifier(model_path, device=device, labels=labels, label_map=label_map,
-                                 allow_pickle=allow_pickle)
+                                 allow_pickle=allow_pickle, lean=quantize == "none" and precision == "fp32")
         if quantize != "none":
             clf.model = quantize_model(clf.model, quantize, device=clf.device)
         clf.model = cast_model(clf.model, precision, device=clf.device)
