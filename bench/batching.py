@@ -5,7 +5,10 @@ MiniLM classifier with a random 4-class head that bench/inference.py builds, 2 t
 threads, engine.predict.predict_texts called directly; every setting runs once per round,
 rounds alternate settings, and the table gives each setting's median and best seconds.
 
-    .venv/bin/python bench/batching.py [--rounds 4] [--settings 64,64:2048,32,512:1024,...]
+    .venv/bin/python bench/batching.py [--rounds 4] [--settings 64,64:2048,32,512:1024,...] [--transformers]
+
+The model is loaded as `modelqa predict` loads it (adapters.lean_bert for this BERT folder);
+--transformers times transformers' BertForSequenceClassification instead.
 
 A setting is ROWS or ROWS:TOKENS (at most ROWS rows and TOKENS padded tokens per batch).
 """
@@ -29,6 +32,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--settings", default="64:0,64:2048,16:0,32:0,128:0,512:1024,512:2048,512:4096")
+    ap.add_argument("--transformers", action="store_true", help="transformers' model, not adapters.lean_bert")
     args = ap.parse_args()
 
     import torch
@@ -39,7 +43,8 @@ def main() -> None:
     torch.set_num_threads(2)
     texts = load_texts(500 + args.rows)[500:]
     clf = load_hf_classifier(build_model(Path("/tmp/modelqa-bench-inference") / "minilm-agnews-random-head"),
-                             device="cpu")
+                             device="cpu", lean=not args.transformers)
+    print(f"model: {type(clf.model).__module__}.{type(clf.model).__name__}", flush=True)
     predict_texts(clf.model, clf.tokenizer, texts[:200], max_length=clf.max_length)  # warm-up
     settings = []
     for item in args.settings.split(","):

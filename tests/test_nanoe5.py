@@ -231,6 +231,20 @@ def test_train_text_picks_e5_for_korean_and_keeps_the_normaliser(e5_folder, e5_c
     tok = AutoTokenizer.from_pretrained(tmp_path / "m")
     assert tok("ㅋㅋ ㅠㅠ")["input_ids"] == AutoTokenizer.from_pretrained(e5_folder)("ㅋㅋ ㅠㅠ")["input_ids"]
     assert tok.unk_token_id not in tok("ㅋㅋ ㅠㅠ")["input_ids"]
+    # the trained folder takes the float32 CPU path without transformers (adapters.lean_bert), with
+    # transformers' token ids and logits
+    from modelqa.adapters.hf import lean_loadable, load_hf_classifier
+    from modelqa.adapters.lean_bert import _lean_class
+    from modelqa.engine.predict import predict_texts
+
+    assert lean_loadable(tmp_path / "m", "cpu")
+    lean = load_hf_classifier(tmp_path / "m", device="cpu", lean=True)
+    plain = load_hf_classifier(tmp_path / "m", device="cpu")
+    assert isinstance(lean.model, _lean_class()) and not isinstance(plain.model, _lean_class())
+    assert lean.tokenizer(HAND)["input_ids"] == plain.tokenizer(HAND)["input_ids"]
+    got = predict_texts(lean.model, lean.tokenizer, HAND, max_length=lean.max_length, batch_size=4)
+    want = predict_texts(plain.model, plain.tokenizer, HAND, max_length=plain.max_length, batch_size=4)
+    assert abs(got.logits - want.logits).max() < 1e-5
 
 
 def test_sigkilled_conversion_leaves_only_a_stage_that_is_cleaned_later(tmp_path):
