@@ -149,6 +149,10 @@ def test_other_configs_are_left_to_transformers(tiny_model, tmp_path, change):
     folder = _copy_with(tiny_model, tmp_path / "m", config=change)
     assert lb.lean_problem(folder) is not None and lb.build_model(folder) is None
     assert not lean_loadable(folder, "cpu")
+    from modelqa.adapters.model_kind import describe_hf
+
+    said = describe_hf(folder).details["fp32_cpu_runtime"]
+    assert said.startswith("transformers (") and lb.lean_problem(folder) in said
 
 
 def test_weights_that_are_not_bert_s_are_left_to_transformers(tiny_model, tmp_path):

@@ -344,6 +344,7 @@ def test_inspect_every_kind(keras_model, skops_model, onnx_model, data, tiny_mod
     assert hf["kind"] == "hf" and hf["labels"] == ["neg", "neu", "pos"] and hf["task"] == "multiclass"
     assert hf["details"]["architecture"] == "BertForSequenceClassification" and hf["unsafe"] is None
     assert hf["details"]["max_position_embeddings"] == 128 and "tokenizer.json" in hf["details"]["tokenizer"]
+    assert hf["details"]["fp32_cpu_runtime"].startswith("modelqa's BERT")
 
     pickled = tmp_path / "pickled"
     shutil.copytree(tiny_model, pickled)

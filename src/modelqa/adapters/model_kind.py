@@ -159,6 +159,8 @@ def describe_hf(folder: Path, *, kind: str = "hf") -> ModelDescription:
     arch = ", ".join(map(str, config.get("architectures") or [])) or str(config.get("model_type") or "unknown")
     details = {"architecture": arch, "model_type": config.get("model_type"), "max_position_embeddings": positions,
                "max_length": max_length, "tokenizer": tokenizer or None, "weights": weights}
+    if kind == "hf":
+        details["fp32_cpu_runtime"] = _fp32_cpu_runtime(folder)
     unsafe, loadable = None, True
     if kind == "hf-tf":
         loadable = False
@@ -172,6 +174,15 @@ def describe_hf(folder: Path, *, kind: str = "hf") -> ModelDescription:
         inputs += f", up to {max_length} tokens"
     return ModelDescription(path=folder, kind=kind, task=_hf_task(config, n), labels=labels, inputs=inputs,
                             size_bytes=size_of(folder), unsafe=unsafe, loadable=loadable, details=details)
+
+
+def _fp32_cpu_runtime(folder: Path) -> str:
+    """What computes the folder in float32 on the CPU (predict / evaluate defaults), from its files."""
+    from modelqa.adapters.lean_bert import lean_problem
+    from modelqa.adapters.lean_tokenizer import lean_tokenizer_problem
+
+    why = lean_problem(folder) or lean_tokenizer_problem(folder)
+    return f"transformers ({why})" if why else "modelqa's BERT (adapters.lean_bert; transformers is not imported)"
 
 
 def describe_tabular(folder: Path) -> ModelDescription:
