@@ -48,9 +48,12 @@ def _padded(tokenizer, texts, max_length=128):
     return {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
 
 
+@pytest.mark.parametrize("attention", ["eager", "sdpa", "default"])
 @pytest.mark.parametrize("which", ["tiny", "minilm"])
-def test_logits_equal_transformers(which, tiny_model, minilm_folder):
+def test_logits_equal_transformers(which, attention, tiny_model, minilm_folder, monkeypatch):
     folder = tiny_model if which == "tiny" else minilm_folder
+    if attention != "default":  # every batch through one attention path (default: by row length)
+        monkeypatch.setattr(lb, "EAGER_ATTENTION_MAX_LEN", 10**6 if attention == "eager" else 0)
     hf_model, hf_tok = _hf(folder)
     lean = lb.build_model(folder)
     assert lean is not None and lean.config.num_labels == hf_model.config.num_labels

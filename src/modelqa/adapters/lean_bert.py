@@ -1,17 +1,19 @@
 """A BERT sequence classifier in plain torch, read straight from a Hugging Face folder, for the
 default inference path (``predict`` / ``evaluate`` in float32 on the CPU).
 
-Why: importing transformers' modeling base costs about 2.5 s of a 6 s ``modelqa predict`` on the
+Why: importing transformers' modeling base costs about 2.7 s of a 6.2 s 10-row ``modelqa predict`` on the
 2-core machine of docs/performance.md (it pulls torch._dynamo and torch.distributed.tensor), and
 its BERT computes work a classifier throws away. This module computes the same function as
-``BertForSequenceClassification`` in eval mode, with three changes that do not change the result
+``BertForSequenceClassification`` in eval mode, with changes that do not change the result
 beyond float rounding (tests/test_lean_bert.py checks the logits against transformers):
 
 - the query, key and value projections are one matrix product (``(3H, H)`` weights);
 - the last layer computes attention, the output projection and the feed-forward block for the
   first token only: the pooler reads nothing else, so the other rows of that layer were waste
   (about 14% of a 6-layer model's matrix work);
-- a batch without padding attends without a mask (the faster kernel).
+- the linear layers run on oneDNN's fused kernels (the exact GELU and the residual adds inside the
+  matrix product), and short rows attend with batched matrix products instead of the flash kernel
+  (bench/lean_forward.py measures both against the plain alternatives).
 
 ``lean_problem(folder)`` says why a folder is not one this module computes exactly (another
 architecture, relative positions, another activation, missing or non-float32 weights, sharded or
@@ -42,11 +44,7 @@ class LeanConfig:
     num_hidden_layers: int
     max_position_embeddings: int
     layer_norm_eps: float
-    vocab_size: int
-    type_vocab_size: int
-    pad_token_id: int | None
     id2label: dict = field(default_factory=dict)
-    model_type: str = "bert"
 
 
 class LeanOutput(NamedTuple):
@@ -137,14 +135,36 @@ def build_model(folder: str | Path):
     config = LeanConfig(num_labels=int(state["classifier.weight"].shape[0]), hidden_size=cfg["hidden_size"],
                         num_attention_heads=cfg["num_attention_heads"], num_hidden_layers=cfg["num_hidden_layers"],
                         max_position_embeddings=cfg["max_position_embeddings"],
-                        layer_norm_eps=float(cfg.get("layer_norm_eps", 1e-12)), vocab_size=cfg["vocab_size"],
-                        type_vocab_size=int(cfg.get("type_vocab_size", 2)), pad_token_id=cfg.get("pad_token_id"),
-                        id2label=id2label)
+                        layer_norm_eps=float(cfg.get("layer_norm_eps", 1e-12)), id2label=id2label)
     return _lean_class()(config, state).eval()
 
 
 _CLASS = None
 _OPS = None
+#: Batches up to this many tokens a row attend with batched matrix products (``baddbmm``, softmax,
+#: ``bmm``), longer ones with ``scaled_dot_product_attention``: on MiniLM's 12 heads of 32 the
+#: flash kernel only wins on long rows (bench/lean_forward.py, docs/performance.md). 0: always SDPA.
+EAGER_ATTENTION_MAX_LEN = 96
+
+
+def _attention(q, k, v, mask, s: int):
+    """Softmax attention of ``q`` (b, heads, sq, d) over ``k`` / ``v`` (b, heads, s, d); ``mask``
+    (b, 1, 1, s) bool or None. Returns (b, heads, sq, d)."""
+    import torch
+    import torch.nn.functional as F
+
+    if s > EAGER_ATTENTION_MAX_LEN:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    b, heads, sq, d = q.shape
+    qq = q.reshape(b * heads, sq, d)
+    kk, vv = k.reshape(b * heads, s, d), v.reshape(b * heads, s, d)
+    if mask is None:
+        w = torch.bmm(qq, kk.transpose(1, 2)).mul_(d ** -0.5)
+    else:
+        bias = torch.zeros(mask.shape, dtype=q.dtype).masked_fill_(~mask, float("-inf"))
+        w = torch.baddbmm(bias.expand(b, heads, 1, s).reshape(b * heads, 1, s), qq, kk.transpose(1, 2),
+                          alpha=d ** -0.5)
+    return torch.bmm(torch.softmax(w, dim=-1), vv).view(b, heads, sq, d)
 
 
 class _TorchOps:
@@ -172,7 +192,7 @@ class _TorchOps:
 class _OneDnnOps:
     """The same on oneDNN's fused kernels (``torch.ops.mkldnn._linear_pointwise``, what torch's own
     CPU compiler emits): the exact GELU and the residual add run inside the matrix product, and
-    oneDNN's float32 GEMM is 10-20% faster than the default one on MiniLM's shapes (docs/performance.md)."""
+    oneDNN's float32 GEMM is 1.05-1.39x the default one on MiniLM's shapes (bench/lean_forward.py)."""
 
     def __init__(self) -> None:
         import torch
@@ -257,7 +277,7 @@ def _lean_class():
             x = F.embedding(input_ids, self.word) + self.pos[:s]
             x = x + (F.embedding(token_type_ids, self.types) if token_type_ids is not None else self.types[0])
             x = F.layer_norm(x, (h,), self.emb_ln[0], self.emb_ln[1], eps)
-            mask = None
+            mask = None  # (b, 1, 1, s): True where a key takes part
             if attention_mask is not None and not bool(attention_mask.all()):
                 mask = attention_mask[:, None, None, :].to(torch.bool)
             last = len(self.layers) - 1
@@ -267,8 +287,7 @@ def _lean_class():
                 resid = x
                 if i == last:  # the pooler reads the first token only
                     q, resid = q[:, :, :1], x[:, :1]
-                a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-                a = a.transpose(1, 2).reshape(b, q.shape[2], h)
+                a = _attention(q, k, v, mask, s).transpose(1, 2).reshape(b, q.shape[2], h)
                 x = F.layer_norm(ops.linear_add(a, o_w, o_b, resid), (h,), ln1_w, ln1_b, eps)
                 x = F.layer_norm(ops.linear_add(ops.linear_gelu(x, i_w, i_b), f_w, f_b, x), (h,), ln2_w, ln2_b, eps)
             pooled = torch.tanh(F.linear(x[:, 0], self.pooler[0], self.pooler[1]))

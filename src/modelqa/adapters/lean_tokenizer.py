@@ -91,7 +91,6 @@ class LeanTokenizer:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        self.folder = folder
         self._tok = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self._tok.no_padding()
         self._tok.no_truncation()
